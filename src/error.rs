@@ -1,0 +1,178 @@
+//! Errors as libzmq reports them.
+//!
+//! Every fallible operation returns [`Error`], a closed set of the errno values
+//! libzmq 4.3.5 can produce. The C ABI turns it into `errno` with
+//! [`Error::to_raw`]; the numeric values are the platform's own errno numbers
+//! and, for the four native 0MQ errors, `ZMQ_HAUSNUMERO + n` exactly as in
+//! libzmq's `zmq.h`.
+
+use std::ffi::CStr;
+use std::fmt;
+
+/// Base of the native 0MQ error numbers (`ZMQ_HAUSNUMERO` in `zmq.h`).
+pub const HAUSNUMERO: i32 = 156_384_712;
+
+macro_rules! errors {
+    ($( $(#[$doc:meta])* $name:ident = $value:expr ),* $(,)?) => {
+        /// An error as libzmq reports it: one errno value.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[allow(clippy::upper_case_acronyms)]
+        #[non_exhaustive]
+        pub enum Error {
+            $( $(#[$doc])* $name, )*
+        }
+
+        impl Error {
+            /// The errno number libzmq sets for this error.
+            pub fn to_raw(self) -> i32 {
+                match self { $( Error::$name => $value, )* }
+            }
+
+            /// The error for an errno number, if it is one libzmq reports.
+            pub fn from_raw(raw: i32) -> Option<Error> {
+                $( if raw == $value { return Some(Error::$name); } )*
+                None
+            }
+        }
+    };
+}
+
+errors! {
+    /// Resource temporarily unavailable: a non-blocking call would block, or a timeout expired.
+    EAGAIN = libc::EAGAIN,
+    /// Invalid argument.
+    EINVAL = libc::EINVAL,
+    /// Bad address: a null or invalid message or context.
+    EFAULT = libc::EFAULT,
+    /// Out of memory.
+    ENOMEM = libc::ENOMEM,
+    /// Interrupted by a signal.
+    EINTR = libc::EINTR,
+    /// Too many open sockets or files.
+    EMFILE = libc::EMFILE,
+    /// No such endpoint.
+    ENOENT = libc::ENOENT,
+    /// Bad file descriptor.
+    EBADF = libc::EBADF,
+    /// Permission denied.
+    EACCES = libc::EACCES,
+    /// No such device.
+    ENODEV = libc::ENODEV,
+    /// Operation not supported by this socket type.
+    ENOTSUP = libc::EOPNOTSUPP,
+    /// Transport protocol not supported.
+    EPROTONOSUPPORT = libc::EPROTONOSUPPORT,
+    /// No buffer space available.
+    ENOBUFS = libc::ENOBUFS,
+    /// Network is down.
+    ENETDOWN = libc::ENETDOWN,
+    /// Address already in use.
+    EADDRINUSE = libc::EADDRINUSE,
+    /// Address not available.
+    EADDRNOTAVAIL = libc::EADDRNOTAVAIL,
+    /// Connection refused.
+    ECONNREFUSED = libc::ECONNREFUSED,
+    /// Operation in progress.
+    EINPROGRESS = libc::EINPROGRESS,
+    /// Not a socket: a null or closed socket handle.
+    ENOTSOCK = libc::ENOTSOCK,
+    /// Message too long.
+    EMSGSIZE = libc::EMSGSIZE,
+    /// Address family not supported.
+    EAFNOSUPPORT = libc::EAFNOSUPPORT,
+    /// Network is unreachable.
+    ENETUNREACH = libc::ENETUNREACH,
+    /// Connection aborted.
+    ECONNABORTED = libc::ECONNABORTED,
+    /// Connection reset by peer.
+    ECONNRESET = libc::ECONNRESET,
+    /// Not connected.
+    ENOTCONN = libc::ENOTCONN,
+    /// Timed out.
+    ETIMEDOUT = libc::ETIMEDOUT,
+    /// Host unreachable: no peer with that routing id (ROUTER_MANDATORY).
+    EHOSTUNREACH = libc::EHOSTUNREACH,
+    /// Connection reset by the network.
+    ENETRESET = libc::ENETRESET,
+    /// The operation cannot be accomplished in the socket's current state.
+    EFSM = HAUSNUMERO + 51,
+    /// The transport is not compatible with the socket type.
+    ENOCOMPATPROTO = HAUSNUMERO + 52,
+    /// The context was terminated.
+    ETERM = HAUSNUMERO + 53,
+    /// No I/O thread is available.
+    EMTHREAD = HAUSNUMERO + 54,
+}
+
+impl Error {
+    /// The message `zmq_strerror` gives for this error.
+    pub fn message(self) -> &'static str {
+        strerror(self.to_raw())
+    }
+
+    /// Maps an operating-system error to the errno libzmq would report.
+    pub fn from_io(e: &std::io::Error) -> Error {
+        e.raw_os_error()
+            .and_then(Error::from_raw)
+            .unwrap_or(Error::EINVAL)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::from_io(&e)
+    }
+}
+
+/// The text for any errno number, as `zmq_strerror` gives it: the four
+/// native 0MQ errors and EHOSTUNREACH in libzmq's words, the rest from the C
+/// library.
+pub fn strerror(raw: i32) -> &'static str {
+    strerror_cstr(raw).to_str().unwrap_or("Unknown error")
+}
+
+/// [`strerror`] as a NUL-terminated string that lives for the whole process
+/// (what `zmq_strerror` hands to C).
+pub fn strerror_cstr(raw: i32) -> &'static CStr {
+    match raw {
+        x if x == HAUSNUMERO + 51 => c"Operation cannot be accomplished in current state",
+        x if x == HAUSNUMERO + 52 => c"The protocol is not compatible with the socket type",
+        x if x == HAUSNUMERO + 53 => c"Context was terminated",
+        x if x == HAUSNUMERO + 54 => c"No thread available",
+        libc::EHOSTUNREACH => c"Host unreachable",
+        _ => crate::sys::os_strerror(raw),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The result of a 0MQ operation.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_numbers_match_zmq_h() {
+        assert_eq!(Error::EFSM.to_raw(), 156_384_763);
+        assert_eq!(Error::ENOCOMPATPROTO.to_raw(), 156_384_764);
+        assert_eq!(Error::ETERM.to_raw(), 156_384_765);
+        assert_eq!(Error::EMTHREAD.to_raw(), 156_384_766);
+        assert_eq!(Error::from_raw(libc::EAGAIN), Some(Error::EAGAIN));
+        assert_eq!(Error::from_raw(HAUSNUMERO + 53), Some(Error::ETERM));
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(Error::ETERM.message(), "Context was terminated");
+        assert_eq!(Error::EHOSTUNREACH.message(), "Host unreachable");
+        assert_eq!(strerror(libc::EINVAL), "Invalid argument");
+    }
+}

@@ -1,0 +1,126 @@
+//! A mailbox: a queue of commands plus a pollable signal, owned by one
+//! receiving thread (a socket's user thread or the reaper, or an I/O thread)
+//! and written by any number of threads.
+//!
+//! Wake-ups are per batch, not per command: the owner *arms* the mailbox when
+//! it has drained it and is about to go idle; the first sender after that
+//! disarms it and raises the signal; later senders see it disarmed and only
+//! queue. For sockets the signal is an eventfd, which is also `ZMQ_FD`: it is
+//! readable exactly when commands arrived after the owner last drained the
+//! mailbox (libzmq's edge-triggered contract). For I/O threads the signal is
+//! the `mio::Waker` of their poll loop.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::sys::Signaler;
+
+/// What wakes the owner.
+pub(crate) enum Signal {
+    /// An eventfd (sockets; pollable as ZMQ_FD).
+    Fd(Signaler),
+    /// The waker of an I/O thread's mio poll.
+    Waker(mio::Waker),
+}
+
+/// A multi-producer, single-consumer command queue with a batched wake-up.
+pub(crate) struct Mailbox<C> {
+    tx: Sender<C>,
+    rx: Receiver<C>,
+    armed: AtomicBool,
+    signal: Signal,
+}
+
+impl<C> Mailbox<C> {
+    /// A new mailbox. It starts armed, so that the very first command raises
+    /// the signal even if the owner never looked at the mailbox.
+    pub fn new(signal: Signal) -> Mailbox<C> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Mailbox { tx, rx, armed: AtomicBool::new(true), signal }
+    }
+
+    /// A socket mailbox with an eventfd signal.
+    pub fn with_fd() -> io::Result<Mailbox<C>> {
+        Ok(Mailbox::new(Signal::Fd(Signaler::new()?)))
+    }
+
+    /// Queues a command; raises the signal if the owner is idle.
+    pub fn send(&self, cmd: C) {
+        // The receiver lives as long as the mailbox, so sending cannot fail.
+        let _ = self.tx.send(cmd);
+        if self.armed.swap(false, Ordering::AcqRel) {
+            match &self.signal {
+                Signal::Fd(s) => s.send(),
+                Signal::Waker(w) => {
+                    let _ = w.wake();
+                }
+            }
+        }
+    }
+
+    /// Takes the next command without waiting (owner only).
+    #[inline]
+    pub fn try_recv(&self) -> Option<C> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Whether no command is queued.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// Called by the owner after draining the queue: clears a raised signal
+    /// and arms the mailbox. Returns `true` if the queue is still empty (the
+    /// owner may sleep), `false` if a command slipped in (drain again).
+    pub fn arm(&self) -> bool {
+        if let Signal::Fd(s) = &self.signal {
+            s.recv();
+        }
+        self.armed.store(true, Ordering::SeqCst);
+        self.rx.is_empty()
+    }
+
+    /// Blocks until the signal is raised or the timeout passes (`None`:
+    /// forever). Returns whether it was raised; EINTR comes back as an error.
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        match &self.signal {
+            Signal::Fd(s) => s.wait(timeout),
+            Signal::Waker(_) => Ok(true),
+        }
+    }
+
+    /// The pollable descriptor of a socket mailbox (ZMQ_FD).
+    pub fn fd(&self) -> Option<std::os::fd::RawFd> {
+        match &self.signal {
+            Signal::Fd(s) => Some(s.fd()),
+            Signal::Waker(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_signal_per_batch() {
+        let m: Mailbox<u32> = Mailbox::with_fd().unwrap();
+        assert!(!m.wait(Some(Duration::ZERO)).unwrap());
+        m.send(1);
+        m.send(2);
+        assert!(m.wait(Some(Duration::ZERO)).unwrap());
+        assert_eq!(m.try_recv(), Some(1));
+        assert_eq!(m.try_recv(), Some(2));
+        assert_eq!(m.try_recv(), None);
+        assert!(m.arm());
+        assert!(!m.wait(Some(Duration::ZERO)).unwrap()); // signal cleared
+        m.send(3);
+        assert!(m.wait(Some(Duration::ZERO)).unwrap());
+        assert!(!m.arm()); // command pending: do not sleep
+        assert_eq!(m.try_recv(), Some(3));
+    }
+}

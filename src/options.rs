@@ -1,0 +1,614 @@
+//! Socket options shared by every socket type, with libzmq's exact rules for
+//! which values and sizes are accepted (src/options.cpp).
+//!
+//! Options are set and read as raw bytes, the way `zmq_setsockopt` and
+//! `zmq_getsockopt` pass them; the Rust API encodes its typed values into the
+//! same path, so both faces apply identical validation. Options that belong
+//! to one socket type (ROUTER_MANDATORY, SUBSCRIBE, ...) are handled by that
+//! type first; whatever it does not claim comes here.
+//!
+//! Owned by the socket's owning thread; sessions get a copy at creation.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::constants::*;
+use crate::error::{Error, Result};
+
+/// Length of a binary CURVE key.
+pub const CURVE_KEYSIZE: usize = 32;
+/// Length of a Z85-encoded CURVE key.
+pub const CURVE_KEYSIZE_Z85: usize = 40;
+
+/// Whether this build supports the CURVE mechanism.
+pub const HAVE_CURVE: bool = false;
+
+/// Socket options (libzmq's `options_t`).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub sndhwm: i32,
+    pub rcvhwm: i32,
+    pub affinity: u64,
+    pub routing_id: Vec<u8>,
+    pub rate: i32,
+    pub recovery_ivl: i32,
+    pub multicast_hops: i32,
+    pub multicast_maxtpdu: i32,
+    pub sndbuf: i32,
+    pub rcvbuf: i32,
+    pub tos: i32,
+    pub priority: i32,
+    pub socket_type: i32,
+    pub linger: i32,
+    pub connect_timeout: i32,
+    pub tcp_maxrt: i32,
+    pub reconnect_stop: i32,
+    pub reconnect_ivl: i32,
+    pub reconnect_ivl_max: i32,
+    pub backlog: i32,
+    pub maxmsgsize: i64,
+    pub rcvtimeo: i32,
+    pub sndtimeo: i32,
+    pub ipv6: bool,
+    pub immediate: i32,
+    /// Whether the socket filters messages by subscription (PUB/XPUB side).
+    pub filter: bool,
+    pub invert_matching: bool,
+    /// Whether peers announce a routing id to this socket (ROUTER, STREAM...).
+    pub recv_routing_id: bool,
+    pub raw_socket: bool,
+    pub raw_notify: bool,
+    pub socks_proxy_address: String,
+    pub socks_proxy_username: String,
+    pub socks_proxy_password: String,
+    pub tcp_keepalive: i32,
+    pub tcp_keepalive_cnt: i32,
+    pub tcp_keepalive_idle: i32,
+    pub tcp_keepalive_intvl: i32,
+    pub tcp_accept_filters: Vec<String>,
+    pub ipc_uid_accept_filters: BTreeSet<u32>,
+    pub ipc_gid_accept_filters: BTreeSet<u32>,
+    pub ipc_pid_accept_filters: BTreeSet<i32>,
+    pub mechanism: i32,
+    pub as_server: i32,
+    pub zap_domain: String,
+    pub plain_username: String,
+    pub plain_password: String,
+    pub curve_public_key: [u8; CURVE_KEYSIZE],
+    pub curve_secret_key: [u8; CURVE_KEYSIZE],
+    pub curve_server_key: [u8; CURVE_KEYSIZE],
+    pub socket_id: i32,
+    pub conflate: bool,
+    pub handshake_ivl: i32,
+    /// Whether the socket has been bound or connected at least once.
+    pub connected: bool,
+    pub heartbeat_ttl: u16,
+    pub heartbeat_interval: i32,
+    pub heartbeat_timeout: i32,
+    pub use_fd: i32,
+    pub bound_device: String,
+    pub zap_enforce_domain: bool,
+    pub loopback_fastpath: bool,
+    pub multicast_loop: bool,
+    pub in_batch_size: i32,
+    pub out_batch_size: i32,
+    pub zero_copy: bool,
+    pub router_notify: i32,
+    pub app_metadata: BTreeMap<String, String>,
+    pub monitor_event_version: i32,
+    pub hello_msg: Vec<u8>,
+    pub can_send_hello_msg: bool,
+    pub disconnect_msg: Vec<u8>,
+    pub can_recv_disconnect_msg: bool,
+    pub hiccup_msg: Vec<u8>,
+    pub can_recv_hiccup_msg: bool,
+    pub busy_poll: i32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            affinity: 0,
+            routing_id: Vec::new(),
+            rate: 100,
+            recovery_ivl: 10000,
+            multicast_hops: 1,
+            multicast_maxtpdu: 1500,
+            sndbuf: -1,
+            rcvbuf: -1,
+            tos: 0,
+            priority: 0,
+            socket_type: -1,
+            linger: -1,
+            connect_timeout: 0,
+            tcp_maxrt: 0,
+            reconnect_stop: 0,
+            reconnect_ivl: 100,
+            reconnect_ivl_max: 0,
+            backlog: 100,
+            maxmsgsize: -1,
+            rcvtimeo: -1,
+            sndtimeo: -1,
+            ipv6: false,
+            immediate: 0,
+            filter: false,
+            invert_matching: false,
+            recv_routing_id: false,
+            raw_socket: false,
+            raw_notify: true,
+            socks_proxy_address: String::new(),
+            socks_proxy_username: String::new(),
+            socks_proxy_password: String::new(),
+            tcp_keepalive: -1,
+            tcp_keepalive_cnt: -1,
+            tcp_keepalive_idle: -1,
+            tcp_keepalive_intvl: -1,
+            tcp_accept_filters: Vec::new(),
+            ipc_uid_accept_filters: BTreeSet::new(),
+            ipc_gid_accept_filters: BTreeSet::new(),
+            ipc_pid_accept_filters: BTreeSet::new(),
+            mechanism: ZMQ_NULL,
+            as_server: 0,
+            zap_domain: String::new(),
+            plain_username: String::new(),
+            plain_password: String::new(),
+            curve_public_key: [0; CURVE_KEYSIZE],
+            curve_secret_key: [0; CURVE_KEYSIZE],
+            curve_server_key: [0; CURVE_KEYSIZE],
+            socket_id: 0,
+            conflate: false,
+            handshake_ivl: 30000,
+            connected: false,
+            heartbeat_ttl: 0,
+            heartbeat_interval: 0,
+            heartbeat_timeout: -1,
+            use_fd: -1,
+            bound_device: String::new(),
+            zap_enforce_domain: false,
+            loopback_fastpath: false,
+            multicast_loop: true,
+            in_batch_size: 8192,
+            out_batch_size: 8192,
+            zero_copy: true,
+            router_notify: 0,
+            app_metadata: BTreeMap::new(),
+            monitor_event_version: 1,
+            hello_msg: Vec::new(),
+            can_send_hello_msg: false,
+            disconnect_msg: Vec::new(),
+            can_recv_disconnect_msg: false,
+            hiccup_msg: Vec::new(),
+            can_recv_hiccup_msg: false,
+            busy_poll: 0,
+        }
+    }
+}
+
+/// An option value as the C API passes it: `None` is a NULL pointer.
+pub type OptVal<'a> = Option<&'a [u8]>;
+
+/// The value as a C `int`, if it is exactly that size.
+pub fn as_int(v: OptVal<'_>) -> Option<i32> {
+    match v {
+        Some(b) if b.len() == 4 => Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
+        _ => None,
+    }
+}
+
+fn len(v: OptVal<'_>) -> usize {
+    v.map_or(0, |b| b.len())
+}
+
+fn int_if(v: OptVal<'_>, ok: impl Fn(i32) -> bool) -> Result<i32> {
+    match as_int(v) {
+        Some(x) if ok(x) => Ok(x),
+        _ => Err(Error::EINVAL),
+    }
+}
+
+fn bool_strict(v: OptVal<'_>) -> Result<bool> {
+    int_if(v, |x| x == 0 || x == 1).map(|x| x != 0)
+}
+
+fn bool_relaxed(v: OptVal<'_>) -> Result<bool> {
+    int_if(v, |_| true).map(|x| x != 0)
+}
+
+fn string_of(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// libzmq's "allow empty, strict": NULL with length 0 clears; otherwise 1..=max bytes.
+fn string_strict(v: OptVal<'_>, max: usize) -> Result<String> {
+    match v {
+        None => Ok(String::new()),
+        Some(b) if !b.is_empty() && b.len() <= max => Ok(string_of(b)),
+        _ => Err(Error::EINVAL),
+    }
+}
+
+fn string_relaxed(v: OptVal<'_>, max: usize) -> Result<String> {
+    match v {
+        Some(b) if !b.is_empty() && b.len() <= max => Ok(string_of(b)),
+        _ => Err(Error::EINVAL),
+    }
+}
+
+fn set_filter<T: Ord>(v: OptVal<'_>, set: &mut BTreeSet<T>, decode: impl Fn([u8; 4]) -> T) -> Result<()> {
+    match v {
+        None => {
+            set.clear();
+            Ok(())
+        }
+        Some(b) if b.len() == 4 => {
+            set.insert(decode([b[0], b[1], b[2], b[3]]));
+            Ok(())
+        }
+        _ => Err(Error::EINVAL),
+    }
+}
+
+/// Writes an option value for `zmq_getsockopt`: an int must be asked for
+/// with exactly `sizeof(int)` bytes (the length is left as is).
+pub fn put_int(buf: &mut [u8], value: i32) -> Result<usize> {
+    if buf.len() != 4 {
+        return Err(Error::EINVAL);
+    }
+    buf.copy_from_slice(&value.to_ne_bytes());
+    Ok(4)
+}
+
+/// Writes a binary value: the buffer must be large enough; the rest is zeroed
+/// and the new length is the value's length.
+pub fn put_bytes(buf: &mut [u8], value: &[u8]) -> Result<usize> {
+    if buf.len() < value.len() {
+        return Err(Error::EINVAL);
+    }
+    buf[..value.len()].copy_from_slice(value);
+    buf[value.len()..].fill(0);
+    Ok(value.len())
+}
+
+/// Writes a string value with its terminating NUL (length includes it).
+pub fn put_str(buf: &mut [u8], value: &str) -> Result<usize> {
+    let n = value.len() + 1;
+    if buf.len() < n {
+        return Err(Error::EINVAL);
+    }
+    buf[..value.len()].copy_from_slice(value.as_bytes());
+    buf[value.len()..].fill(0);
+    Ok(n)
+}
+
+impl Options {
+    fn set_curve_key(&mut self, which: fn(&mut Options) -> &mut [u8; CURVE_KEYSIZE], v: OptVal<'_>) -> Result<()> {
+        let b = v.unwrap_or(&[]);
+        let key: Option<[u8; CURVE_KEYSIZE]> = match b.len() {
+            CURVE_KEYSIZE => b.try_into().ok(),
+            n if n == CURVE_KEYSIZE_Z85 || n == CURVE_KEYSIZE_Z85 + 1 => {
+                let text = &b[..CURVE_KEYSIZE_Z85];
+                if n == CURVE_KEYSIZE_Z85 + 1 && b[CURVE_KEYSIZE_Z85] != 0 {
+                    None
+                } else {
+                    crate::util::z85::decode(text).and_then(|k| k.try_into().ok())
+                }
+            }
+            _ => None,
+        };
+        match key {
+            Some(k) => {
+                *which(self) = k;
+                self.mechanism = ZMQ_CURVE;
+                Ok(())
+            }
+            None => Err(Error::EINVAL),
+        }
+    }
+
+    /// Sets a common option (`zmq_setsockopt` after the socket type declined it).
+    pub fn set(&mut self, option: i32, v: OptVal<'_>) -> Result<()> {
+        match option {
+            ZMQ_SNDHWM => self.sndhwm = int_if(v, |x| x >= 0)?,
+            ZMQ_RCVHWM => self.rcvhwm = int_if(v, |x| x >= 0)?,
+            ZMQ_AFFINITY => match v {
+                Some(b) if b.len() == 8 => {
+                    self.affinity = u64::from_ne_bytes(b.try_into().map_err(|_| Error::EINVAL)?)
+                }
+                _ => return Err(Error::EINVAL),
+            },
+            ZMQ_ROUTING_ID => match v {
+                Some(b) if !b.is_empty() && b.len() <= 255 => self.routing_id = b.to_vec(),
+                _ => return Err(Error::EINVAL),
+            },
+            ZMQ_RATE => self.rate = int_if(v, |x| x > 0)?,
+            ZMQ_RECOVERY_IVL => self.recovery_ivl = int_if(v, |x| x >= 0)?,
+            ZMQ_SNDBUF => self.sndbuf = int_if(v, |x| x >= -1)?,
+            ZMQ_RCVBUF => self.rcvbuf = int_if(v, |x| x >= -1)?,
+            ZMQ_TOS => self.tos = int_if(v, |x| x >= 0)?,
+            ZMQ_LINGER => self.linger = int_if(v, |x| x >= -1)?,
+            ZMQ_CONNECT_TIMEOUT => self.connect_timeout = int_if(v, |x| x >= 0)?,
+            ZMQ_TCP_MAXRT => self.tcp_maxrt = int_if(v, |x| x >= 0)?,
+            ZMQ_RECONNECT_STOP => self.reconnect_stop = int_if(v, |_| true)?,
+            ZMQ_RECONNECT_IVL => self.reconnect_ivl = int_if(v, |x| x >= -1)?,
+            ZMQ_RECONNECT_IVL_MAX => self.reconnect_ivl_max = int_if(v, |x| x >= 0)?,
+            ZMQ_BACKLOG => self.backlog = int_if(v, |x| x >= 0)?,
+            ZMQ_MAXMSGSIZE => match v {
+                Some(b) if b.len() == 8 => {
+                    self.maxmsgsize = i64::from_ne_bytes(b.try_into().map_err(|_| Error::EINVAL)?)
+                }
+                _ => return Err(Error::EINVAL),
+            },
+            ZMQ_MULTICAST_HOPS => self.multicast_hops = int_if(v, |x| x > 0)?,
+            ZMQ_MULTICAST_MAXTPDU => self.multicast_maxtpdu = int_if(v, |x| x > 0)?,
+            ZMQ_RCVTIMEO => self.rcvtimeo = int_if(v, |x| x >= -1)?,
+            ZMQ_SNDTIMEO => self.sndtimeo = int_if(v, |x| x >= -1)?,
+            ZMQ_IPV4ONLY => self.ipv6 = !bool_strict(v)?,
+            ZMQ_IPV6 => self.ipv6 = bool_strict(v)?,
+            ZMQ_SOCKS_PROXY => self.socks_proxy_address = string_strict(v, usize::MAX)?,
+            ZMQ_SOCKS_USERNAME => {
+                self.socks_proxy_username =
+                    if len(v) == 0 { String::new() } else { string_strict(v, 255)? }
+            }
+            ZMQ_SOCKS_PASSWORD => {
+                self.socks_proxy_password =
+                    if len(v) == 0 { String::new() } else { string_strict(v, 255)? }
+            }
+            ZMQ_TCP_KEEPALIVE => self.tcp_keepalive = int_if(v, |x| (-1..=1).contains(&x))?,
+            ZMQ_TCP_KEEPALIVE_CNT => self.tcp_keepalive_cnt = int_if(v, |x| x >= -1)?,
+            ZMQ_TCP_KEEPALIVE_IDLE => self.tcp_keepalive_idle = int_if(v, |x| x >= -1)?,
+            ZMQ_TCP_KEEPALIVE_INTVL => self.tcp_keepalive_intvl = int_if(v, |x| x >= -1)?,
+            ZMQ_IMMEDIATE => self.immediate = int_if(v, |x| x == 0 || x == 1)?,
+            ZMQ_TCP_ACCEPT_FILTER => {
+                let s = string_strict(v, 255)?;
+                if s.is_empty() {
+                    self.tcp_accept_filters.clear();
+                } else {
+                    crate::transport::tcp_address::check_mask(&s, self.ipv6)?;
+                    self.tcp_accept_filters.push(s);
+                }
+            }
+            ZMQ_IPC_FILTER_UID => {
+                set_filter(v, &mut self.ipc_uid_accept_filters, u32::from_ne_bytes)?
+            }
+            ZMQ_IPC_FILTER_GID => {
+                set_filter(v, &mut self.ipc_gid_accept_filters, u32::from_ne_bytes)?
+            }
+            ZMQ_IPC_FILTER_PID => {
+                set_filter(v, &mut self.ipc_pid_accept_filters, i32::from_ne_bytes)?
+            }
+            ZMQ_PLAIN_SERVER => {
+                let x = int_if(v, |x| x == 0 || x == 1)?;
+                self.as_server = x;
+                self.mechanism = if x != 0 { ZMQ_PLAIN } else { ZMQ_NULL };
+            }
+            ZMQ_PLAIN_USERNAME | ZMQ_PLAIN_PASSWORD => match v {
+                None => self.mechanism = ZMQ_NULL,
+                Some(b) if !b.is_empty() && b.len() <= 255 => {
+                    if option == ZMQ_PLAIN_USERNAME {
+                        self.plain_username = string_of(b);
+                    } else {
+                        self.plain_password = string_of(b);
+                    }
+                    self.as_server = 0;
+                    self.mechanism = ZMQ_PLAIN;
+                }
+                _ => return Err(Error::EINVAL),
+            },
+            ZMQ_ZAP_DOMAIN => self.zap_domain = string_relaxed(v, 255)?,
+            ZMQ_CURVE_SERVER if HAVE_CURVE => {
+                let x = int_if(v, |x| x == 0 || x == 1)?;
+                self.as_server = x;
+                self.mechanism = if x != 0 { ZMQ_CURVE } else { ZMQ_NULL };
+            }
+            ZMQ_CURVE_PUBLICKEY if HAVE_CURVE => self.set_curve_key(|o| &mut o.curve_public_key, v)?,
+            ZMQ_CURVE_SECRETKEY if HAVE_CURVE => self.set_curve_key(|o| &mut o.curve_secret_key, v)?,
+            ZMQ_CURVE_SERVERKEY if HAVE_CURVE => {
+                self.set_curve_key(|o| &mut o.curve_server_key, v)?;
+                self.as_server = 0;
+            }
+            ZMQ_CONFLATE => self.conflate = bool_strict(v)?,
+            ZMQ_HANDSHAKE_IVL => self.handshake_ivl = int_if(v, |x| x >= 0)?,
+            ZMQ_INVERT_MATCHING => self.invert_matching = bool_relaxed(v)?,
+            ZMQ_HEARTBEAT_IVL => self.heartbeat_interval = int_if(v, |x| x >= 0)?,
+            ZMQ_HEARTBEAT_TTL => {
+                // Stored in deciseconds, as sent on the wire.
+                let ds = as_int(v).map(|x| x / 100);
+                match ds {
+                    Some(ds) if (0..=u16::MAX as i32).contains(&ds) => self.heartbeat_ttl = ds as u16,
+                    _ => return Err(Error::EINVAL),
+                }
+            }
+            ZMQ_HEARTBEAT_TIMEOUT => self.heartbeat_timeout = int_if(v, |x| x >= 0)?,
+            ZMQ_USE_FD => self.use_fd = int_if(v, |x| x >= -1)?,
+            ZMQ_BINDTODEVICE => self.bound_device = string_strict(v, libc::IFNAMSIZ)?,
+            ZMQ_ZAP_ENFORCE_DOMAIN => self.zap_enforce_domain = bool_relaxed(v)?,
+            ZMQ_LOOPBACK_FASTPATH => self.loopback_fastpath = bool_relaxed(v)?,
+            ZMQ_METADATA => {
+                let b = v.unwrap_or(&[]);
+                if b.is_empty() || b.len() == 4 {
+                    return Err(Error::EINVAL);
+                }
+                let s = string_of(b);
+                let pos = s.find(':').ok_or(Error::EINVAL)?;
+                if pos == 0 || pos == s.len() - 1 {
+                    return Err(Error::EINVAL);
+                }
+                let key = &s[..pos];
+                if !key.starts_with("X-") || key.len() > 255 {
+                    return Err(Error::EINVAL);
+                }
+                // Like std::map::insert: an existing key keeps its value.
+                self.app_metadata.entry(key.to_owned()).or_insert_with(|| s[pos + 1..].to_owned());
+            }
+            ZMQ_MULTICAST_LOOP => self.multicast_loop = bool_relaxed(v)?,
+            ZMQ_IN_BATCH_SIZE => self.in_batch_size = int_if(v, |x| x > 0)?,
+            ZMQ_OUT_BATCH_SIZE => self.out_batch_size = int_if(v, |x| x > 0)?,
+            ZMQ_BUSY_POLL => self.busy_poll = int_if(v, |_| true)?,
+            ZMQ_HELLO_MSG => self.hello_msg = v.unwrap_or(&[]).to_vec(),
+            ZMQ_DISCONNECT_MSG => self.disconnect_msg = v.unwrap_or(&[]).to_vec(),
+            ZMQ_HICCUP_MSG => self.hiccup_msg = v.unwrap_or(&[]).to_vec(),
+            ZMQ_PRIORITY => self.priority = int_if(v, |x| x >= 0)?,
+            _ => return Err(Error::EINVAL),
+        }
+        Ok(())
+    }
+
+    /// Reads a common option into `buf`; returns the value's length.
+    pub fn get(&self, option: i32, buf: &mut [u8]) -> Result<usize> {
+        let key = |buf: &mut [u8], k: &[u8; CURVE_KEYSIZE]| -> Result<usize> {
+            if buf.len() == CURVE_KEYSIZE {
+                buf.copy_from_slice(k);
+                Ok(CURVE_KEYSIZE)
+            } else if buf.len() == CURVE_KEYSIZE_Z85 + 1 {
+                let text = crate::util::z85::encode(k).ok_or(Error::EINVAL)?;
+                buf[..CURVE_KEYSIZE_Z85].copy_from_slice(text.as_bytes());
+                buf[CURVE_KEYSIZE_Z85] = 0;
+                Ok(CURVE_KEYSIZE_Z85 + 1)
+            } else {
+                Err(Error::EINVAL)
+            }
+        };
+        match option {
+            ZMQ_SNDHWM => put_int(buf, self.sndhwm),
+            ZMQ_RCVHWM => put_int(buf, self.rcvhwm),
+            ZMQ_AFFINITY => {
+                if buf.len() != 8 {
+                    return Err(Error::EINVAL);
+                }
+                buf.copy_from_slice(&self.affinity.to_ne_bytes());
+                Ok(8)
+            }
+            ZMQ_ROUTING_ID => put_bytes(buf, &self.routing_id),
+            ZMQ_RATE => put_int(buf, self.rate),
+            ZMQ_RECOVERY_IVL => put_int(buf, self.recovery_ivl),
+            ZMQ_SNDBUF => put_int(buf, self.sndbuf),
+            ZMQ_RCVBUF => put_int(buf, self.rcvbuf),
+            ZMQ_TOS => put_int(buf, self.tos),
+            ZMQ_TYPE => put_int(buf, self.socket_type),
+            ZMQ_LINGER => put_int(buf, self.linger),
+            ZMQ_CONNECT_TIMEOUT => put_int(buf, self.connect_timeout),
+            ZMQ_TCP_MAXRT => put_int(buf, self.tcp_maxrt),
+            ZMQ_RECONNECT_STOP => put_int(buf, self.reconnect_stop),
+            ZMQ_RECONNECT_IVL => put_int(buf, self.reconnect_ivl),
+            ZMQ_RECONNECT_IVL_MAX => put_int(buf, self.reconnect_ivl_max),
+            ZMQ_BACKLOG => put_int(buf, self.backlog),
+            ZMQ_MAXMSGSIZE => {
+                if buf.len() != 8 {
+                    return Err(Error::EINVAL);
+                }
+                buf.copy_from_slice(&self.maxmsgsize.to_ne_bytes());
+                Ok(8)
+            }
+            ZMQ_MULTICAST_HOPS => put_int(buf, self.multicast_hops),
+            ZMQ_MULTICAST_MAXTPDU => put_int(buf, self.multicast_maxtpdu),
+            ZMQ_RCVTIMEO => put_int(buf, self.rcvtimeo),
+            ZMQ_SNDTIMEO => put_int(buf, self.sndtimeo),
+            ZMQ_IPV4ONLY => put_int(buf, 1 - self.ipv6 as i32),
+            ZMQ_IPV6 => put_int(buf, self.ipv6 as i32),
+            ZMQ_IMMEDIATE => put_int(buf, self.immediate),
+            ZMQ_SOCKS_PROXY => put_str(buf, &self.socks_proxy_address),
+            ZMQ_SOCKS_USERNAME => put_str(buf, &self.socks_proxy_username),
+            ZMQ_SOCKS_PASSWORD => put_str(buf, &self.socks_proxy_password),
+            ZMQ_TCP_KEEPALIVE => put_int(buf, self.tcp_keepalive),
+            ZMQ_TCP_KEEPALIVE_CNT => put_int(buf, self.tcp_keepalive_cnt),
+            ZMQ_TCP_KEEPALIVE_IDLE => put_int(buf, self.tcp_keepalive_idle),
+            ZMQ_TCP_KEEPALIVE_INTVL => put_int(buf, self.tcp_keepalive_intvl),
+            ZMQ_MECHANISM => put_int(buf, self.mechanism),
+            ZMQ_PLAIN_SERVER => {
+                put_int(buf, (self.as_server != 0 && self.mechanism == ZMQ_PLAIN) as i32)
+            }
+            ZMQ_PLAIN_USERNAME => put_str(buf, &self.plain_username),
+            ZMQ_PLAIN_PASSWORD => put_str(buf, &self.plain_password),
+            ZMQ_ZAP_DOMAIN => put_str(buf, &self.zap_domain),
+            ZMQ_CURVE_SERVER if HAVE_CURVE => {
+                put_int(buf, (self.as_server != 0 && self.mechanism == ZMQ_CURVE) as i32)
+            }
+            ZMQ_CURVE_PUBLICKEY if HAVE_CURVE => key(buf, &self.curve_public_key),
+            ZMQ_CURVE_SECRETKEY if HAVE_CURVE => key(buf, &self.curve_secret_key),
+            ZMQ_CURVE_SERVERKEY if HAVE_CURVE => key(buf, &self.curve_server_key),
+            ZMQ_CONFLATE => put_int(buf, self.conflate as i32),
+            ZMQ_HANDSHAKE_IVL => put_int(buf, self.handshake_ivl),
+            ZMQ_INVERT_MATCHING => put_int(buf, self.invert_matching as i32),
+            ZMQ_HEARTBEAT_IVL => put_int(buf, self.heartbeat_interval),
+            ZMQ_HEARTBEAT_TTL => put_int(buf, self.heartbeat_ttl as i32 * 100),
+            ZMQ_HEARTBEAT_TIMEOUT => put_int(buf, self.heartbeat_timeout),
+            ZMQ_USE_FD => put_int(buf, self.use_fd),
+            ZMQ_BINDTODEVICE => put_str(buf, &self.bound_device),
+            ZMQ_ZAP_ENFORCE_DOMAIN => put_int(buf, self.zap_enforce_domain as i32),
+            ZMQ_LOOPBACK_FASTPATH => put_int(buf, self.loopback_fastpath as i32),
+            ZMQ_MULTICAST_LOOP => put_int(buf, self.multicast_loop as i32),
+            ZMQ_ROUTER_NOTIFY => put_int(buf, self.router_notify),
+            ZMQ_IN_BATCH_SIZE => put_int(buf, self.in_batch_size),
+            ZMQ_OUT_BATCH_SIZE => put_int(buf, self.out_batch_size),
+            ZMQ_PRIORITY => put_int(buf, self.priority),
+            ZMQ_BUSY_POLL => put_int(buf, self.busy_poll),
+            _ => Err(Error::EINVAL),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(x: i32) -> [u8; 4] {
+        x.to_ne_bytes()
+    }
+
+    #[test]
+    fn int_rules() {
+        let mut o = Options::default();
+        assert!(o.set(ZMQ_SNDHWM, Some(&int(-1))).is_err());
+        assert!(o.set(ZMQ_SNDHWM, Some(&[0u8; 8])).is_err());
+        o.set(ZMQ_SNDHWM, Some(&int(5))).unwrap();
+        let mut b = [0u8; 4];
+        assert_eq!(o.get(ZMQ_SNDHWM, &mut b).unwrap(), 4);
+        assert_eq!(i32::from_ne_bytes(b), 5);
+        let mut b8 = [0u8; 8];
+        assert_eq!(o.get(ZMQ_SNDHWM, &mut b8), Err(Error::EINVAL));
+        assert!(o.set(ZMQ_LINGER, Some(&int(-2))).is_err());
+        assert!(o.set(ZMQ_IPV6, Some(&int(2))).is_err());
+        o.set(ZMQ_INVERT_MATCHING, Some(&int(7))).unwrap();
+        assert!(o.invert_matching);
+    }
+
+    #[test]
+    fn strings_and_blobs() {
+        let mut o = Options::default();
+        assert!(o.set(ZMQ_ROUTING_ID, Some(&[])).is_err());
+        assert!(o.set(ZMQ_ROUTING_ID, Some(&[1u8; 256])).is_err());
+        o.set(ZMQ_ROUTING_ID, Some(b"abc")).unwrap();
+        let mut b = [9u8; 5];
+        assert_eq!(o.get(ZMQ_ROUTING_ID, &mut b).unwrap(), 3);
+        assert_eq!(&b, b"abc\0\0");
+        let mut small = [0u8; 2];
+        assert_eq!(o.get(ZMQ_ROUTING_ID, &mut small), Err(Error::EINVAL));
+        o.set(ZMQ_ZAP_DOMAIN, Some(b"dom")).unwrap();
+        assert!(o.set(ZMQ_ZAP_DOMAIN, None).is_err());
+        let mut s = [0u8; 4];
+        assert_eq!(o.get(ZMQ_ZAP_DOMAIN, &mut s).unwrap(), 4);
+        assert_eq!(&s, b"dom\0");
+        o.set(ZMQ_SOCKS_PROXY, None).unwrap();
+    }
+
+    #[test]
+    fn metadata_rules() {
+        let mut o = Options::default();
+        assert!(o.set(ZMQ_METADATA, Some(b"X-foo:bar")).is_ok());
+        assert!(o.set(ZMQ_METADATA, Some(b"foo:bar")).is_err());
+        assert!(o.set(ZMQ_METADATA, Some(b"X-foo:")).is_err());
+        assert!(o.set(ZMQ_METADATA, Some(b":bar")).is_err());
+        assert_eq!(o.app_metadata.get("X-foo").map(String::as_str), Some("bar"));
+    }
+
+    #[test]
+    fn heartbeat_ttl_in_deciseconds() {
+        let mut o = Options::default();
+        o.set(ZMQ_HEARTBEAT_TTL, Some(&int(1234))).unwrap();
+        let mut b = [0u8; 4];
+        o.get(ZMQ_HEARTBEAT_TTL, &mut b).unwrap();
+        assert_eq!(i32::from_ne_bytes(b), 1200);
+        assert!(o.set(ZMQ_HEARTBEAT_TTL, Some(&int(6_553_600))).is_err());
+    }
+}

@@ -1,0 +1,346 @@
+//! Lock-free single-producer single-consumer queue with libzmq's "ypipe"
+//! wake-up protocol.
+//!
+//! Items are stored in chunks of [`CHUNK`] slots; the reader hands an emptied
+//! chunk back through a one-slot spare so that a steady stream allocates
+//! nothing. The writer publishes items in batches with [`Writer::flush`]; the
+//! reader sees only flushed items. One shared word `published` carries the
+//! flushed count, or [`ASLEEP`] once the reader has found the queue empty:
+//!
+//! * `flush` swaps the count in with a compare-and-swap; if it finds
+//!   `ASLEEP` it stores the count anyway and returns `false`, telling the
+//!   writer to wake the reader (one command per batch, never per message).
+//! * `check_read` reads from its prefetched range without atomics; when the
+//!   range is used up it swaps in `ASLEEP` if nothing new was published.
+//!
+//! This is libzmq's ypipe (src/ypipe.hpp, src/yqueue.hpp) with counters in
+//! place of pointers. Incomplete multi-part messages are never pushed here:
+//! the pipe above keeps them until the last frame, which gives rollback for
+//! free.
+//!
+//! Ownership: the [`Writer`] belongs to the producing thread, the [`Reader`]
+//! to the consuming one; each touches only its own half of the state.
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Slots per chunk (libzmq's message_pipe_granularity).
+pub const CHUNK: usize = 256;
+
+/// Value of `published` while the reader sleeps.
+const ASLEEP: u64 = u64::MAX;
+
+struct Chunk<T> {
+    slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
+    next: AtomicPtr<Chunk<T>>,
+}
+
+impl<T> Chunk<T> {
+    fn alloc() -> *mut Chunk<T> {
+        let chunk = Box::new(Chunk {
+            slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+            next: AtomicPtr::new(ptr::null_mut()),
+        });
+        Box::into_raw(chunk)
+    }
+
+    /// # Safety
+    /// `chunk` came from `alloc` and is referenced by nobody else; its slots
+    /// hold no live items.
+    unsafe fn free(chunk: *mut Chunk<T>) {
+        // SAFETY: guaranteed by the caller; MaybeUninit slots need no drop.
+        drop(unsafe { Box::from_raw(chunk) });
+    }
+}
+
+struct WriterState<T> {
+    back: *mut Chunk<T>,
+    back_pos: usize,
+    written: u64,
+    flushed: u64,
+}
+
+struct ReaderState<T> {
+    front: *mut Chunk<T>,
+    front_pos: usize,
+    read: u64,
+    limit: u64,
+}
+
+struct Shared<T> {
+    published: AtomicU64,
+    spare: AtomicPtr<Chunk<T>>,
+    writer: UnsafeCell<WriterState<T>>,
+    reader: UnsafeCell<ReaderState<T>>,
+}
+
+// SAFETY: `writer` is only touched through the unique Writer handle and
+// `reader` only through the unique Reader handle (or by Drop, which has
+// exclusive access); items cross threads only through the release/acquire
+// pair on `published`. So sharing Shared is sound when T can be sent.
+unsafe impl<T: Send> Sync for Shared<T> {}
+// SAFETY: see Sync.
+unsafe impl<T: Send> Send for Shared<T> {}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        let w = self.writer.get_mut();
+        let r = self.reader.get_mut();
+        let mut chunk = r.front;
+        let mut pos = r.front_pos;
+        for _ in r.read..w.written {
+            if pos == CHUNK {
+                // SAFETY: exclusive access in Drop; the chunk list is intact.
+                let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
+                chunk = next;
+                pos = 0;
+            }
+            // SAFETY: every slot between the reader's and the writer's
+            // positions holds an initialised item that nobody else owns.
+            unsafe { (*(*chunk).slots[pos].get()).assume_init_drop() };
+            pos += 1;
+        }
+        let mut chunk = r.front;
+        while !chunk.is_null() {
+            // SAFETY: exclusive access; items were dropped above.
+            let next = unsafe { (*chunk).next.load(Ordering::Acquire) };
+            // SAFETY: the chunk is in the list only once and no handle remains.
+            unsafe { Chunk::free(chunk) };
+            chunk = next;
+        }
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::AcqRel);
+        if !spare.is_null() {
+            // SAFETY: the spare chunk is unlinked and empty.
+            unsafe { Chunk::free(spare) };
+        }
+    }
+}
+
+/// The producing end.
+pub struct Writer<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The consuming end.
+pub struct Reader<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A new empty queue; the reader starts awake (the first flush wakes nobody).
+pub fn channel<T>() -> (Writer<T>, Reader<T>) {
+    let first = Chunk::alloc();
+    let shared = Arc::new(Shared {
+        published: AtomicU64::new(0),
+        spare: AtomicPtr::new(ptr::null_mut()),
+        writer: UnsafeCell::new(WriterState { back: first, back_pos: 0, written: 0, flushed: 0 }),
+        reader: UnsafeCell::new(ReaderState { front: first, front_pos: 0, read: 0, limit: 0 }),
+    });
+    (Writer { shared: Arc::clone(&shared) }, Reader { shared })
+}
+
+impl<T> Writer<T> {
+    /// Appends an item (invisible to the reader until the next flush).
+    pub fn write(&mut self, value: T) {
+        let shared = &*self.shared;
+        // SAFETY: the writer state is only reached through this unique
+        // handle, which is borrowed mutably for the whole call.
+        let w = unsafe { &mut *shared.writer.get() };
+        if w.back_pos == CHUNK {
+            let recycled = shared.spare.swap(ptr::null_mut(), Ordering::AcqRel);
+            let new = if recycled.is_null() {
+                Chunk::alloc()
+            } else {
+                // SAFETY: the reader put this chunk aside after consuming it;
+                // nobody else refers to it now.
+                unsafe { (*recycled).next.store(ptr::null_mut(), Ordering::Relaxed) };
+                recycled
+            };
+            // SAFETY: `back` is the writer's live chunk; the link reaches the
+            // reader through the release in `flush`.
+            unsafe { (*w.back).next.store(new, Ordering::Release) };
+            w.back = new;
+            w.back_pos = 0;
+        }
+        // SAFETY: this slot is past everything published, so the reader cannot
+        // touch it, and it holds no live item.
+        unsafe { (*(*w.back).slots[w.back_pos].get()).write(value) };
+        w.back_pos += 1;
+        w.written += 1;
+    }
+
+    /// Publishes everything written so far. Returns `false` when the reader
+    /// was asleep and must be woken by the caller.
+    pub fn flush(&mut self) -> bool {
+        let shared = &*self.shared;
+        // SAFETY: unique handle, as in `write`.
+        let w = unsafe { &mut *shared.writer.get() };
+        if w.flushed == w.written {
+            return true;
+        }
+        let awake = match shared.published.compare_exchange(
+            w.flushed,
+            w.written,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(_) => {
+                // Only the reader changes `published`, and only to ASLEEP.
+                shared.published.store(w.written, Ordering::Release);
+                false
+            }
+        };
+        w.flushed = w.written;
+        awake
+    }
+}
+
+impl<T> Reader<T> {
+    fn state(&self) -> *mut ReaderState<T> {
+        self.shared.reader.get()
+    }
+
+    /// Whether an item can be read. When nothing is left, marks the reader
+    /// asleep so that the writer's next flush asks for a wake-up.
+    pub fn check_read(&mut self) -> bool {
+        // SAFETY: the reader state is only reached through this unique handle.
+        let r = unsafe { &mut *self.state() };
+        if r.read != r.limit {
+            return true;
+        }
+        match self.shared.published.compare_exchange(
+            r.read,
+            ASLEEP,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => false,
+            Err(ASLEEP) => false,
+            Err(limit) => {
+                r.limit = limit;
+                true
+            }
+        }
+    }
+
+    /// Pointer to the slot of the next item; call only after `check_read`.
+    fn front_slot(&mut self) -> *mut MaybeUninit<T> {
+        // SAFETY: unique handle, see check_read.
+        let r = unsafe { &mut *self.state() };
+        if r.front_pos == CHUNK {
+            // SAFETY: an item exists beyond this chunk (check_read), so the
+            // writer linked `next` before publishing it (acquire pairs with it).
+            let next = unsafe { (*r.front).next.load(Ordering::Acquire) };
+            let old = std::mem::replace(&mut r.front, next);
+            r.front_pos = 0;
+            let prev_spare = self.shared.spare.swap(old, Ordering::AcqRel);
+            if !prev_spare.is_null() {
+                // SAFETY: a spare chunk is unlinked, empty and unreferenced.
+                unsafe { Chunk::free(prev_spare) };
+            }
+        }
+        // SAFETY: front is the reader's live chunk.
+        unsafe { (*r.front).slots[r.front_pos].get() }
+    }
+
+    /// Takes the next item, if any.
+    pub fn read(&mut self) -> Option<T> {
+        if !self.check_read() {
+            return None;
+        }
+        let slot = self.front_slot();
+        // SAFETY: check_read proved the slot was published and not yet read;
+        // after this read the position moves past it, so it is read once.
+        let value = unsafe { (*slot).assume_init_read() };
+        // SAFETY: unique handle.
+        let r = unsafe { &mut *self.state() };
+        r.front_pos += 1;
+        r.read += 1;
+        Some(value)
+    }
+
+    /// Looks at the next item without taking it.
+    pub fn peek(&mut self) -> Option<&T> {
+        if !self.check_read() {
+            return None;
+        }
+        let slot = self.front_slot();
+        // SAFETY: as in `read`; the item stays in place and the borrow is tied to &mut self.
+        Some(unsafe { (*slot).assume_init_ref() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flush_and_sleep_protocol() {
+        let (mut w, mut r) = channel::<u32>();
+        assert!(!r.check_read()); // now asleep
+        w.write(1);
+        assert!(!r.check_read()); // not flushed yet
+        assert!(!w.flush()); // reader was asleep: wake it
+        assert_eq!(r.read(), Some(1));
+        w.write(2);
+        w.write(3);
+        assert!(w.flush()); // reader awake (it has not found the queue empty)
+        assert_eq!(r.peek(), Some(&2));
+        assert_eq!(r.read(), Some(2));
+        assert_eq!(r.read(), Some(3));
+        assert_eq!(r.read(), None);
+        assert!(w.flush()); // nothing new: no wake-up
+        w.write(4);
+        assert!(!w.flush());
+        assert_eq!(r.read(), Some(4));
+    }
+
+    #[test]
+    fn crosses_chunks_and_drops_leftovers() {
+        let (mut w, mut r) = channel::<String>();
+        for i in 0..1000 {
+            w.write(i.to_string());
+        }
+        w.flush();
+        for i in 0..700 {
+            assert_eq!(r.read().unwrap(), i.to_string());
+        }
+        for i in 1000..1600 {
+            w.write(i.to_string());
+        }
+        w.flush();
+        for i in 700..1200 {
+            assert_eq!(r.read().unwrap(), i.to_string());
+        }
+        drop(r);
+        drop(w); // remaining strings freed by Shared::drop (checked under Miri/valgrind)
+    }
+
+    #[test]
+    fn threads() {
+        let (mut w, mut r) = channel::<u64>();
+        let n = 200_000u64;
+        let t = std::thread::spawn(move || {
+            for i in 0..n {
+                w.write(i);
+                if i % 7 == 0 {
+                    w.flush();
+                }
+            }
+            w.flush();
+        });
+        let mut expect = 0;
+        while expect < n {
+            if let Some(v) = r.read() {
+                assert_eq!(v, expect);
+                expect += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        t.join().unwrap();
+    }
+}

@@ -1,0 +1,683 @@
+//! The blocking socket core (libzmq's socket_base_t) and the hooks each
+//! socket type implements.
+//!
+//! A [`SocketCore`] is owned by one thread at a time: the user's thread while
+//! the socket is open, then the reaper after `zmq_close`. It owns the
+//! socket-type logic (a [`Pattern`]), its pipes, and the receiving side of its
+//! mailbox. Other threads reach it only through [`SocketShared`]: its mailbox
+//! (pipe commands, inproc binds, the context's stop) and the sequence counter
+//! that keeps it alive while a bind is in flight.
+//!
+//! A blocking call tries; on EAGAIN it sleeps on the mailbox (bounded by
+//! RCVTIMEO/SNDTIMEO), processes the commands that arrived, and retries.
+
+pub(crate) mod dealer;
+pub(crate) mod fq;
+pub(crate) mod lb;
+pub(crate) mod pair;
+pub(crate) mod pipes;
+pub(crate) mod pull;
+pub(crate) mod push;
+pub(crate) mod rep;
+pub(crate) mod req;
+pub(crate) mod router;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::constants::*;
+use crate::ctx::{Ctx, InprocEndpoint, PendingConnection};
+use crate::error::{Error, Result};
+use crate::mailbox::Mailbox;
+use crate::msg::{flags, Message};
+use crate::options::{self, OptVal, Options};
+use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent, PipeSink};
+use crate::transport::{parse_uri, Protocol};
+
+use pipes::{PipeIdx, Pipes};
+
+/// Commands a socket receives in its mailbox.
+pub(crate) enum SocketCommand {
+    /// A command for one of the socket's pipe ends (key from `Pipes::insert`).
+    Pipe(u64, PipeCmd),
+    /// Attach a new pipe end: an inproc peer connected to us.
+    Bind(Pipe),
+    /// The context is terminating: blocking calls return ETERM from now on.
+    Stop,
+}
+
+/// The part of a socket that other threads may hold.
+pub(crate) struct SocketShared {
+    pub mailbox: Mailbox<SocketCommand>,
+    /// Binds sent to this socket (incremented by the sender before sending).
+    pub sent_seqnum: AtomicU64,
+    pub id: u32,
+}
+
+impl PipeSink for SocketShared {
+    fn deliver(&self, target: u64, cmd: PipeCmd) {
+        self.mailbox.send(SocketCommand::Pipe(target, cmd));
+    }
+}
+
+/// Why a socket type could not take a frame.
+pub(crate) enum SendFail {
+    /// No pipe can take it now; the frame is handed back for a retry.
+    Again(Message),
+    /// A multi-part message lost its pipe part-way; the frame is handed back
+    /// and the rest of the message will be dropped (libzmq's `-2`).
+    Dropped(Message),
+    /// Another error; the frame is handed back.
+    Fail(Error, Message),
+}
+
+/// The per-socket-type hooks (libzmq's x* virtual methods).
+pub(crate) trait Pattern: Send {
+    /// A new pipe was attached.
+    fn attach(&mut self, pipes: &mut Pipes, opts: &Options, p: PipeIdx, locally_initiated: bool);
+    /// Sends a frame.
+    fn send(&mut self, pipes: &mut Pipes, opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+        let _ = (pipes, opts);
+        Err(SendFail::Fail(Error::ENOTSUP, msg))
+    }
+    /// Receives a frame; EAGAIN when none is available.
+    fn recv(&mut self, pipes: &mut Pipes, opts: &Options) -> Result<Message> {
+        let _ = (pipes, opts);
+        Err(Error::ENOTSUP)
+    }
+    /// Whether a frame can be received without blocking.
+    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+        let _ = pipes;
+        false
+    }
+    /// Whether a frame can be sent without blocking.
+    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+        let _ = pipes;
+        false
+    }
+    /// A pipe has messages again.
+    fn read_activated(&mut self, pipes: &mut Pipes, p: PipeIdx) {
+        let _ = (pipes, p);
+    }
+    /// A pipe has room again.
+    fn write_activated(&mut self, pipes: &mut Pipes, p: PipeIdx) {
+        let _ = (pipes, p);
+    }
+    /// A pipe is gone; forget it.
+    fn pipe_terminated(&mut self, pipes: &mut Pipes, p: PipeIdx);
+    /// A socket-type option; EINVAL lets the common options try.
+    fn setsockopt(&mut self, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+        let _ = (opts, option, v);
+        Err(Error::EINVAL)
+    }
+    /// A socket-type option read; EINVAL lets the common options try.
+    fn getsockopt(&mut self, opts: &Options, option: i32, buf: &mut [u8]) -> Result<usize> {
+        let _ = (opts, option, buf);
+        Err(Error::EINVAL)
+    }
+}
+
+/// Creates the hooks for a socket type and sets the type's fixed options.
+fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>> {
+    opts.socket_type = socket_type;
+    Ok(match socket_type {
+        ZMQ_PAIR => Box::new(pair::Pair::default()),
+        ZMQ_PUSH => Box::new(push::Push::default()),
+        ZMQ_PULL => Box::new(pull::Pull::default()),
+        ZMQ_DEALER => {
+            opts.can_send_hello_msg = true;
+            opts.can_recv_hiccup_msg = true;
+            Box::new(dealer::Dealer::default())
+        }
+        ZMQ_ROUTER => {
+            opts.recv_routing_id = true;
+            opts.can_send_hello_msg = true;
+            opts.can_recv_disconnect_msg = true;
+            Box::new(router::Router::new())
+        }
+        ZMQ_REQ => Box::new(req::Req::new()),
+        ZMQ_REP => {
+            opts.recv_routing_id = true;
+            Box::new(rep::Rep::new())
+        }
+        _ => return Err(Error::EINVAL),
+    })
+}
+
+/// How long `process_commands` may wait for a command.
+#[derive(Clone, Copy)]
+enum Wait {
+    No,
+    For(Duration),
+    Forever,
+}
+
+/// The socket itself, owned by one thread at a time.
+pub(crate) struct SocketCore {
+    ctx: Arc<Ctx>,
+    shared: Arc<SocketShared>,
+    pub(crate) options: Options,
+    pattern: Box<dyn Pattern>,
+    pipes: Pipes,
+    rcvmore: bool,
+    ctx_terminated: bool,
+    /// The mailbox is armed and its signal cleared; nothing processed since.
+    idle: bool,
+    last_endpoint: String,
+    /// Pipes created by inproc connects, by endpoint (for zmq_disconnect).
+    inprocs: Vec<(String, PipeIdx)>,
+    terminating: bool,
+    term_acks: usize,
+    processed_seqnum: u64,
+}
+
+impl SocketCore {
+    /// A new socket of `socket_type` registered in `ctx` under `id`.
+    pub(crate) fn new(ctx: Arc<Ctx>, socket_type: i32, id: u32, mut options: Options) -> Result<SocketCore> {
+        let pattern = make_pattern(socket_type, &mut options)?;
+        let mailbox = Mailbox::with_fd().map_err(|e| Error::from_io(&e))?;
+        let shared = Arc::new(SocketShared { mailbox, sent_seqnum: AtomicU64::new(0), id });
+        Ok(SocketCore {
+            ctx,
+            shared,
+            options,
+            pattern,
+            pipes: Pipes::default(),
+            rcvmore: false,
+            ctx_terminated: false,
+            idle: true,
+            last_endpoint: String::new(),
+            inprocs: Vec::new(),
+            terminating: false,
+            term_acks: 0,
+            processed_seqnum: 0,
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SocketShared> {
+        &self.shared
+    }
+
+    /// The socket's id within its context.
+    pub(crate) fn id(&self) -> u32 {
+        self.shared.id
+    }
+
+    /// The file descriptor that signals pending commands (ZMQ_FD).
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        self.shared.mailbox.fd().unwrap_or(-1)
+    }
+
+    // ---- commands -------------------------------------------------------
+
+    /// Processes queued commands, first waiting up to `wait` for one if the
+    /// mailbox is empty. Returns ETERM once the context is terminating and
+    /// EINTR if a signal interrupted the wait.
+    fn process_commands(&mut self, wait: Wait) -> Result<()> {
+        let timeout = match wait {
+            Wait::No => None,
+            Wait::For(d) => Some(Some(d)),
+            Wait::Forever => Some(None),
+        };
+        if let Some(t) = timeout {
+            if self.shared.mailbox.is_empty() && self.arm() {
+                match self.shared.mailbox.wait(t) {
+                    Ok(_) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EINTR) => return Err(Error::EINTR),
+                    Err(e) => return Err(Error::from_io(&e)),
+                }
+                // The signal may be raised now; the next arm clears it.
+                self.idle = false;
+            }
+        } else if self.idle && self.shared.mailbox.is_empty() {
+            return self.term_check();
+        }
+        self.drain_mailbox();
+        self.term_check()
+    }
+
+    /// Makes the mailbox signal the next command; `false` if one is pending.
+    fn arm(&mut self) -> bool {
+        if self.idle {
+            return self.shared.mailbox.is_empty();
+        }
+        if self.shared.mailbox.arm() {
+            self.idle = true;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn drain_mailbox(&mut self) {
+        loop {
+            while let Some(cmd) = self.shared.mailbox.try_recv() {
+                self.idle = false;
+                self.process_command(cmd);
+            }
+            if self.arm() {
+                break;
+            }
+        }
+    }
+
+    fn term_check(&self) -> Result<()> {
+        if self.ctx_terminated {
+            Err(Error::ETERM)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn process_command(&mut self, cmd: SocketCommand) {
+        match cmd {
+            SocketCommand::Pipe(key, pcmd) => {
+                if let Some(idx) = self.pipes.by_key(key) {
+                    if let Some(ev) = self.pipes.get(idx).process(pcmd) {
+                        self.pipe_event(idx, ev);
+                    }
+                }
+            }
+            SocketCommand::Bind(pipe) => {
+                self.processed_seqnum += 1;
+                self.attach_pipe(pipe, false);
+            }
+            SocketCommand::Stop => self.ctx_terminated = true,
+        }
+    }
+
+    fn pipe_event(&mut self, idx: PipeIdx, ev: PipeEvent) {
+        match ev {
+            PipeEvent::ReadActivated => self.pattern.read_activated(&mut self.pipes, idx),
+            PipeEvent::WriteActivated => self.pattern.write_activated(&mut self.pipes, idx),
+            PipeEvent::Terminated => self.pipe_terminated(idx),
+        }
+    }
+
+    /// Takes ownership of a pipe end and hands it to the socket type.
+    pub(crate) fn attach_pipe(&mut self, pipe: Pipe, locally_initiated: bool) -> PipeIdx {
+        let (idx, key) = self.pipes.insert(pipe);
+        let sink: Arc<dyn PipeSink> = self.shared.clone();
+        let queued = self.pipes.get(idx).attach(sink, key);
+        self.pattern.attach(&mut self.pipes, &self.options, idx, locally_initiated);
+        for cmd in queued {
+            if self.pipes.by_key(key).is_none() {
+                break;
+            }
+            if let Some(ev) = self.pipes.get(idx).process(cmd) {
+                self.pipe_event(idx, ev);
+            }
+        }
+        if self.terminating && self.pipes.by_key(key).is_some() {
+            self.term_acks += 1;
+            self.pipes.get(idx).terminate(false);
+        }
+        idx
+    }
+
+    fn pipe_terminated(&mut self, idx: PipeIdx) {
+        self.pattern.pipe_terminated(&mut self.pipes, idx);
+        self.inprocs.retain(|(_, p)| *p != idx);
+        self.pipes.remove(idx);
+        if self.terminating {
+            self.term_acks = self.term_acks.saturating_sub(1);
+        }
+    }
+
+    // ---- options --------------------------------------------------------
+
+    /// `zmq_setsockopt`.
+    pub(crate) fn setsockopt(&mut self, option: i32, v: OptVal<'_>) -> Result<()> {
+        self.term_check()?;
+        match self.pattern.setsockopt(&mut self.options, option, v) {
+            Err(Error::EINVAL) => {}
+            other => return other,
+        }
+        self.options.set(option, v)?;
+        if option == ZMQ_SNDHWM || option == ZMQ_RCVHWM {
+            let (snd, rcv) = (self.options.sndhwm, self.options.rcvhwm);
+            for idx in self.pipes.indices() {
+                let p = self.pipes.get(idx);
+                p.set_hwms(rcv, snd);
+                p.send_hwms_to_peer(snd, rcv);
+            }
+        }
+        Ok(())
+    }
+
+    /// `zmq_getsockopt`: writes the value into `buf` and returns its length.
+    pub(crate) fn getsockopt(&mut self, option: i32, buf: &mut [u8]) -> Result<usize> {
+        self.term_check()?;
+        match self.pattern.getsockopt(&self.options, option, buf) {
+            Err(Error::EINVAL) => {}
+            other => return other,
+        }
+        match option {
+            ZMQ_RCVMORE => options::put_int(buf, self.rcvmore as i32),
+            ZMQ_FD => options::put_int(buf, self.fd()),
+            ZMQ_EVENTS => {
+                self.process_commands(Wait::No)?;
+                let ev = self.events();
+                options::put_int(buf, ev)
+            }
+            ZMQ_LAST_ENDPOINT => {
+                let ep = self.last_endpoint.clone();
+                options::put_str(buf, &ep)
+            }
+            ZMQ_THREAD_SAFE => options::put_int(buf, 0),
+            _ => self.options.get(option, buf),
+        }
+    }
+
+    /// ZMQ_POLLIN / ZMQ_POLLOUT readiness, after processing pending commands.
+    pub(crate) fn poll_events(&mut self) -> Result<i32> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        Ok(self.events())
+    }
+
+    fn events(&mut self) -> i32 {
+        let mut ev = 0;
+        if self.pattern.has_out(&mut self.pipes) {
+            ev |= ZMQ_POLLOUT;
+        }
+        if self.pattern.has_in(&mut self.pipes) {
+            ev |= ZMQ_POLLIN;
+        }
+        ev
+    }
+
+    // ---- endpoints ------------------------------------------------------
+
+    /// `zmq_bind`.
+    pub(crate) fn bind(&mut self, endpoint: &str) -> Result<()> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        let (proto, _addr) = parse_uri(endpoint)?;
+        match proto {
+            Protocol::Inproc => {
+                let ep = InprocEndpoint { socket: Arc::clone(&self.shared), options: self.options.clone() };
+                let pending = self.ctx.register_endpoint(endpoint, ep)?;
+                for p in pending {
+                    self.connect_pending(p);
+                }
+                self.last_endpoint = endpoint.to_owned();
+                self.options.connected = true;
+                Ok(())
+            }
+            Protocol::Tcp | Protocol::Ipc => Err(Error::EPROTONOSUPPORT),
+        }
+    }
+
+    /// Completes an inproc connection that was made before this bind.
+    fn connect_pending(&mut self, p: PendingConnection) {
+        let PendingConnection { mut bind_pipe, connecter_options } = p;
+        if !self.options.recv_routing_id {
+            // The connecter always sends its routing id first; we don't want it.
+            let _ = bind_pipe.read();
+        }
+        let conflate = effective_conflate(&connecter_options);
+        if !conflate {
+            bind_pipe.set_hwms_boost(connecter_options.sndhwm, connecter_options.rcvhwm);
+            bind_pipe.set_hwms(self.options.rcvhwm, self.options.sndhwm);
+            bind_pipe.send_boost_to_peer(
+                self.options.sndhwm,
+                self.options.rcvhwm,
+                connecter_options.rcvhwm,
+                connecter_options.sndhwm,
+            );
+        } else {
+            bind_pipe.set_hwms(-1, -1);
+            bind_pipe.send_boost_to_peer(-1, -1, -1, -1);
+        }
+        if self.options.can_recv_disconnect_msg && !self.options.disconnect_msg.is_empty() {
+            // libzmq sets it on the connecter's end; we ask that end to do so.
+            bind_pipe.send_disconnect_msg_to_peer(self.options.disconnect_msg.clone());
+        }
+        let send_id = connecter_options.recv_routing_id;
+        // Attaching cannot remove the pipe: that takes the peer's final
+        // acknowledgement, which only answers a termination we start.
+        let idx = self.attach_pipe(bind_pipe, false);
+        let p = self.pipes.get(idx);
+        if send_id {
+            p.write_forced(routing_id_msg(&self.options));
+        }
+        if self.options.can_send_hello_msg && !self.options.hello_msg.is_empty() {
+            p.write_forced(Message::from_slice(&self.options.hello_msg));
+        }
+    }
+
+    /// `zmq_connect`.
+    pub(crate) fn connect(&mut self, endpoint: &str) -> Result<()> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        let (proto, _addr) = parse_uri(endpoint)?;
+        match proto {
+            Protocol::Inproc => {
+                self.connect_inproc(endpoint);
+                Ok(())
+            }
+            Protocol::Tcp | Protocol::Ipc => Err(Error::EPROTONOSUPPORT),
+        }
+    }
+
+    fn connect_inproc(&mut self, endpoint: &str) {
+        // The peer may bind between our lookup and our registration of a
+        // pending connection; then we start over and connect directly.
+        let idx = loop {
+            let peer = self.ctx.find_endpoint(endpoint);
+            let o = &self.options;
+            let (sndhwm, rcvhwm) = match &peer {
+                None => (o.sndhwm, o.rcvhwm),
+                Some(p) => (
+                    if o.sndhwm != 0 && p.options.rcvhwm != 0 { o.sndhwm + p.options.rcvhwm } else { 0 },
+                    if o.rcvhwm != 0 && p.options.sndhwm != 0 { o.rcvhwm + p.options.sndhwm } else { 0 },
+                ),
+            };
+            let conflate = effective_conflate(o);
+            let hwms = if conflate { [-1, -1] } else { [sndhwm, rcvhwm] };
+            let (mut ours, mut theirs) = pipepair(hwms, [conflate, conflate]);
+            let hello = self.options.can_send_hello_msg && !self.options.hello_msg.is_empty();
+            match peer {
+                None => {
+                    ours.write_forced(routing_id_msg(&self.options));
+                    if hello {
+                        ours.write_forced(Message::from_slice(&self.options.hello_msg));
+                    }
+                    let pending = PendingConnection { bind_pipe: theirs, connecter_options: self.options.clone() };
+                    if self.ctx.pend_connection(endpoint, pending).is_err() {
+                        continue;
+                    }
+                }
+                Some(peer) => {
+                    if !conflate {
+                        ours.set_hwms_boost(peer.options.sndhwm, peer.options.rcvhwm);
+                        theirs.set_hwms_boost(self.options.sndhwm, self.options.rcvhwm);
+                    }
+                    if peer.options.recv_routing_id {
+                        ours.write_forced(routing_id_msg(&self.options));
+                    }
+                    if self.options.recv_routing_id {
+                        theirs.write_forced(routing_id_msg(&peer.options));
+                    }
+                    if hello {
+                        ours.write_forced(Message::from_slice(&self.options.hello_msg));
+                    }
+                    if peer.options.can_send_hello_msg && !peer.options.hello_msg.is_empty() {
+                        theirs.write_forced(Message::from_slice(&peer.options.hello_msg));
+                    }
+                    if peer.options.can_recv_disconnect_msg && !peer.options.disconnect_msg.is_empty() {
+                        ours.set_disconnect_msg(Some(Message::from_slice(&peer.options.disconnect_msg)));
+                    }
+                    peer.socket.sent_seqnum.fetch_add(1, Ordering::AcqRel);
+                    peer.socket.mailbox.send(SocketCommand::Bind(theirs));
+                }
+            }
+            break self.attach_pipe(ours, true);
+        };
+        self.last_endpoint = endpoint.to_owned();
+        self.inprocs.push((endpoint.to_owned(), idx));
+        self.options.connected = true;
+    }
+
+    /// `zmq_unbind` and `zmq_disconnect`.
+    pub(crate) fn term_endpoint(&mut self, endpoint: &str) -> Result<()> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        let (proto, _addr) = parse_uri(endpoint)?;
+        match proto {
+            Protocol::Inproc => {
+                if self.ctx.unregister_endpoint(endpoint, self.id()) {
+                    return Ok(());
+                }
+                let matching: Vec<PipeIdx> =
+                    self.inprocs.iter().filter(|(e, _)| e == endpoint).map(|(_, p)| *p).collect();
+                if matching.is_empty() {
+                    return Err(Error::ENOENT);
+                }
+                self.inprocs.retain(|(e, _)| e != endpoint);
+                for idx in matching {
+                    let p = self.pipes.get(idx);
+                    p.send_disconnect_msg();
+                    p.terminate(true);
+                }
+                Ok(())
+            }
+            Protocol::Tcp | Protocol::Ipc => Err(Error::ENOENT),
+        }
+    }
+
+    // ---- messages -------------------------------------------------------
+
+    /// `zmq_msg_send`: on failure the message is handed back unchanged.
+    pub(crate) fn send(&mut self, mut msg: Message, flags_: i32) -> std::result::Result<(), (Error, Message)> {
+        if self.ctx_terminated {
+            return Err((Error::ETERM, msg));
+        }
+        // Cheap when the mailbox is empty (one atomic load).
+        if let Err(e) = self.process_commands(Wait::No) {
+            return Err((e, msg));
+        }
+        msg.reset_flags(flags::MORE);
+        if flags_ & ZMQ_SNDMORE != 0 {
+            msg.set_flags(flags::MORE);
+        }
+        msg.set_metadata(None);
+        let nonblocking = flags_ & ZMQ_DONTWAIT != 0 || self.options.sndtimeo == 0;
+        let mut msg = match self.pattern.send(&mut self.pipes, &self.options, msg) {
+            Ok(()) => return Ok(()),
+            Err(SendFail::Dropped(m)) => {
+                return if nonblocking { Err((Error::EAGAIN, m)) } else { Ok(()) };
+            }
+            Err(SendFail::Fail(e, m)) => return Err((e, m)),
+            Err(SendFail::Again(m)) => m,
+        };
+        if nonblocking {
+            return Err((Error::EAGAIN, msg));
+        }
+        let deadline = deadline(self.options.sndtimeo);
+        loop {
+            let wait = wait_until(deadline);
+            if let Err(e) = self.process_commands(wait) {
+                return Err((e, msg));
+            }
+            msg = match self.pattern.send(&mut self.pipes, &self.options, msg) {
+                Ok(()) => return Ok(()),
+                Err(SendFail::Dropped(_)) => return Ok(()),
+                Err(SendFail::Fail(e, m)) => return Err((e, m)),
+                Err(SendFail::Again(m)) => m,
+            };
+            if let Some(d) = deadline {
+                if Instant::now() >= d {
+                    return Err((Error::EAGAIN, msg));
+                }
+            }
+        }
+    }
+
+    /// `zmq_msg_recv`.
+    pub(crate) fn recv(&mut self, flags_: i32) -> Result<Message> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        match self.pattern.recv(&mut self.pipes, &self.options) {
+            Ok(m) => return Ok(self.got(m)),
+            Err(Error::EAGAIN) => {}
+            Err(e) => return Err(e),
+        }
+        if flags_ & ZMQ_DONTWAIT != 0 || self.options.rcvtimeo == 0 {
+            return Err(Error::EAGAIN);
+        }
+        let deadline = deadline(self.options.rcvtimeo);
+        loop {
+            self.process_commands(wait_until(deadline))?;
+            match self.pattern.recv(&mut self.pipes, &self.options) {
+                Ok(m) => return Ok(self.got(m)),
+                Err(Error::EAGAIN) => {}
+                Err(e) => return Err(e),
+            }
+            if let Some(d) = deadline {
+                if Instant::now() >= d {
+                    return Err(Error::EAGAIN);
+                }
+            }
+        }
+    }
+
+    fn got(&mut self, m: Message) -> Message {
+        self.rcvmore = m.more();
+        m
+    }
+
+    // ---- termination ----------------------------------------------------
+
+    /// Starts closing (called by the reaper): stop accepting peers, ask
+    /// every pipe to terminate, and wait for their acknowledgements.
+    pub(crate) fn start_termination(&mut self) {
+        self.ctx.unregister_endpoints(self.id());
+        self.terminating = true;
+        for idx in self.pipes.indices() {
+            let p = self.pipes.get(idx);
+            p.send_disconnect_msg();
+            p.terminate(false);
+            self.term_acks += 1;
+        }
+    }
+
+    /// Processes commands for a closing socket (called by the reaper when
+    /// its mailbox fd is readable). Returns whether the socket is finished.
+    pub(crate) fn reap_step(&mut self) -> bool {
+        self.drain_mailbox();
+        self.term_acks == 0
+            && self.pipes.len() == 0
+            && self.processed_seqnum == self.shared.sent_seqnum.load(Ordering::Acquire)
+    }
+}
+
+/// ZMQ_CONFLATE only applies to the socket types libzmq allows it for.
+pub(crate) fn effective_conflate(o: &Options) -> bool {
+    o.conflate
+        && matches!(o.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
+}
+
+/// The frame that announces our routing id to a peer that wants it.
+pub(crate) fn routing_id_msg(o: &Options) -> Message {
+    let mut m = Message::from_slice(&o.routing_id);
+    m.set_flags(flags::ROUTING_ID);
+    m
+}
+
+fn deadline(timeo_ms: i32) -> Option<Instant> {
+    if timeo_ms < 0 {
+        None
+    } else {
+        Some(Instant::now() + Duration::from_millis(timeo_ms as u64))
+    }
+}
+
+fn wait_until(deadline: Option<Instant>) -> Wait {
+    match deadline {
+        None => Wait::Forever,
+        Some(d) => Wait::For(d.saturating_duration_since(Instant::now())),
+    }
+}

@@ -1,0 +1,343 @@
+//! ROUTER (RFC 28): every incoming message is prefixed with the routing id
+//! of the peer it came from; the first frame of an outgoing message names
+//! the peer it goes to (libzmq src/router.cpp).
+//!
+//! Peers announce their routing id when they attach (or get a generated
+//! 5-byte one starting with a zero byte). Options: ROUTER_MANDATORY (unknown
+//! or full peers are errors instead of silent drops), ROUTER_HANDOVER (a new
+//! peer with a taken id takes it over), PROBE_ROUTER, ROUTER_RAW and
+//! CONNECT_ROUTING_ID. REP is built on it.
+
+use std::collections::{HashMap, HashSet};
+
+use super::fq::FairQueue;
+use super::pipes::{PipeIdx, Pipes};
+use super::{Pattern, SendFail};
+use crate::constants::*;
+use crate::error::{Error, Result};
+use crate::msg::Message;
+use crate::options::{as_int, OptVal, Options};
+
+struct OutPipe {
+    pipe: PipeIdx,
+    active: bool,
+}
+
+pub(crate) struct Router {
+    fq: FairQueue,
+    out_pipes: HashMap<Vec<u8>, OutPipe>,
+    anonymous: HashSet<PipeIdx>,
+    prefetched: bool,
+    routing_id_sent: bool,
+    prefetched_id: Option<Message>,
+    prefetched_msg: Option<Message>,
+    current_in: Option<PipeIdx>,
+    terminate_current_in: bool,
+    more_in: bool,
+    current_out: Option<PipeIdx>,
+    more_out: bool,
+    next_integral_id: u32,
+    mandatory: bool,
+    raw_socket: bool,
+    /// libzmq's options.raw_socket: set when ROUTER_RAW is enabled, never cleared.
+    options_raw: bool,
+    probe_router: bool,
+    handover: bool,
+    connect_routing_id: Vec<u8>,
+}
+
+impl Router {
+    pub fn new() -> Router {
+        Router {
+            fq: FairQueue::default(),
+            out_pipes: HashMap::new(),
+            anonymous: HashSet::new(),
+            prefetched: false,
+            routing_id_sent: false,
+            prefetched_id: None,
+            prefetched_msg: None,
+            current_in: None,
+            terminate_current_in: false,
+            more_in: false,
+            current_out: None,
+            more_out: false,
+            next_integral_id: crate::util::random_u32(),
+            mandatory: false,
+            raw_socket: false,
+            options_raw: false,
+            probe_router: false,
+            handover: false,
+            connect_routing_id: Vec::new(),
+        }
+    }
+
+    fn integral_id(&mut self) -> Vec<u8> {
+        let mut id = vec![0u8; 5];
+        id[1..].copy_from_slice(&self.next_integral_id.to_be_bytes());
+        self.next_integral_id = self.next_integral_id.wrapping_add(1);
+        id
+    }
+
+    /// Works out the peer's routing id; `false` if it has not sent one yet
+    /// (or its id is taken and handover is off).
+    fn identify_peer(&mut self, pipes: &mut Pipes, p: PipeIdx, locally_initiated: bool) -> bool {
+        let routing_id = if locally_initiated && !self.connect_routing_id.is_empty() {
+            std::mem::take(&mut self.connect_routing_id)
+        } else if self.options_raw {
+            self.integral_id()
+        } else {
+            let Some(msg) = pipes.get(p).read() else { return false };
+            if msg.is_empty() {
+                self.integral_id()
+            } else {
+                let id = msg.as_slice().to_vec();
+                if let Some(existing) = self.out_pipes.get(&id).map(|o| o.pipe) {
+                    if !self.handover {
+                        return false;
+                    }
+                    // The new peer takes the id over; the old one gets a
+                    // generated id and is disconnected.
+                    let new_id = self.integral_id();
+                    self.out_pipes.remove(&id);
+                    pipes.get(existing).set_routing_id(new_id.clone());
+                    self.out_pipes.insert(new_id, OutPipe { pipe: existing, active: true });
+                    if self.current_in == Some(existing) {
+                        self.terminate_current_in = true;
+                    } else {
+                        pipes.get(existing).terminate(true);
+                    }
+                }
+                id
+            }
+        };
+        pipes.get(p).set_routing_id(routing_id.clone());
+        self.out_pipes.insert(routing_id, OutPipe { pipe: p, active: true });
+        true
+    }
+
+    /// Drops a partly sent outgoing message (REP uses this for bad requests).
+    pub fn rollback(&mut self, pipes: &mut Pipes) {
+        if let Some(p) = self.current_out.take() {
+            pipes.get(p).rollback();
+            self.more_out = false;
+        }
+    }
+
+    fn end_of_incoming(&mut self, pipes: &mut Pipes) {
+        if self.terminate_current_in {
+            if let Some(p) = self.current_in {
+                pipes.get(p).terminate(true);
+            }
+            self.terminate_current_in = false;
+        }
+        self.current_in = None;
+    }
+
+    fn id_frame(pipes: &mut Pipes, p: PipeIdx, body: &Message) -> Message {
+        let mut id = Message::from_slice(pipes.peek(p).routing_id());
+        id.set_more(true);
+        id.set_metadata(body.metadata().cloned());
+        id
+    }
+
+    /// The next frame from a peer, skipping routing-id announcements.
+    fn recv_data(&mut self, pipes: &mut Pipes) -> Option<(Message, PipeIdx)> {
+        loop {
+            let (m, p) = self.fq.recvpipe(pipes)?;
+            if !m.is_routing_id() {
+                return Some((m, p));
+            }
+        }
+    }
+
+    /// `zmq_socket_get_peer_state`: ZMQ_POLLOUT if the peer can take a message.
+    pub fn peer_state(&self, pipes: &mut Pipes, routing_id: &[u8]) -> Result<i32> {
+        let out = self.out_pipes.get(routing_id).ok_or(Error::EHOSTUNREACH)?;
+        Ok(if pipes.peek(out.pipe).check_hwm() { ZMQ_POLLOUT } else { 0 })
+    }
+}
+
+impl Pattern for Router {
+    fn attach(&mut self, pipes: &mut Pipes, _opts: &Options, p: PipeIdx, locally_initiated: bool) {
+        if self.probe_router {
+            let _ = pipes.get(p).write(Message::new());
+            pipes.get(p).flush();
+        }
+        if self.identify_peer(pipes, p, locally_initiated) {
+            self.fq.attach(p);
+        } else {
+            self.anonymous.insert(p);
+        }
+    }
+
+    fn setsockopt(&mut self, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+        let int = as_int(v);
+        match (option, int) {
+            (ZMQ_ROUTER_RAW, Some(x)) if x >= 0 => {
+                self.raw_socket = x != 0;
+                if self.raw_socket {
+                    opts.recv_routing_id = false;
+                    opts.raw_socket = true;
+                    self.options_raw = true;
+                }
+            }
+            (ZMQ_ROUTER_MANDATORY, Some(x)) if x >= 0 => self.mandatory = x != 0,
+            (ZMQ_PROBE_ROUTER, Some(x)) if x >= 0 => self.probe_router = x != 0,
+            (ZMQ_ROUTER_HANDOVER, Some(x)) if x >= 0 => self.handover = x != 0,
+            (ZMQ_ROUTER_NOTIFY, Some(x)) if (0..=(ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT)).contains(&x) => {
+                opts.router_notify = x;
+            }
+            (ZMQ_CONNECT_ROUTING_ID, _) => match v {
+                Some(b) if !b.is_empty() => self.connect_routing_id = b.to_vec(),
+                _ => return Err(Error::EINVAL),
+            },
+            _ => return Err(Error::EINVAL),
+        }
+        Ok(())
+    }
+
+    fn pipe_terminated(&mut self, pipes: &mut Pipes, p: PipeIdx) {
+        if !self.anonymous.remove(&p) {
+            let id = pipes.peek(p).routing_id().to_vec();
+            if self.out_pipes.get(&id).is_some_and(|o| o.pipe == p) {
+                self.out_pipes.remove(&id);
+            }
+            self.fq.pipe_terminated(p);
+            pipes.get(p).rollback();
+            if self.current_out == Some(p) {
+                self.current_out = None;
+            }
+        }
+        if self.current_in == Some(p) {
+            self.current_in = None;
+        }
+    }
+
+    fn read_activated(&mut self, pipes: &mut Pipes, p: PipeIdx) {
+        if !self.anonymous.contains(&p) {
+            self.fq.activated(p);
+        } else if self.identify_peer(pipes, p, false) {
+            self.anonymous.remove(&p);
+            self.fq.attach(p);
+        }
+    }
+
+    fn write_activated(&mut self, pipes: &mut Pipes, p: PipeIdx) {
+        let id = pipes.peek(p).routing_id();
+        if let Some(o) = self.out_pipes.get_mut(id) {
+            if o.pipe == p {
+                o.active = true;
+            }
+        }
+    }
+
+    fn send(&mut self, pipes: &mut Pipes, _opts: &Options, mut msg: Message) -> std::result::Result<(), SendFail> {
+        if !self.more_out {
+            // The routing-id frame: pick the pipe.
+            if msg.more() {
+                self.more_out = true;
+                if let Some(out) = self.out_pipes.get_mut(msg.as_slice()) {
+                    let p = out.pipe;
+                    self.current_out = Some(p);
+                    if !pipes.get(p).check_write() {
+                        let full = !pipes.peek(p).check_hwm();
+                        out.active = false;
+                        self.current_out = None;
+                        if self.mandatory {
+                            self.more_out = false;
+                            let e = if full { Error::EAGAIN } else { Error::EHOSTUNREACH };
+                            return Err(if e == Error::EAGAIN {
+                                SendFail::Again(msg)
+                            } else {
+                                SendFail::Fail(e, msg)
+                            });
+                        }
+                    }
+                } else if self.mandatory {
+                    self.more_out = false;
+                    return Err(SendFail::Fail(Error::EHOSTUNREACH, msg));
+                }
+            }
+            return Ok(());
+        }
+        if self.options_raw {
+            msg.set_more(false);
+        }
+        self.more_out = msg.more();
+        if let Some(p) = self.current_out {
+            if self.raw_socket && msg.is_empty() {
+                // An empty frame on a raw router closes the connection.
+                pipes.get(p).terminate(false);
+                self.current_out = None;
+                return Ok(());
+            }
+            let more = self.more_out;
+            match pipes.get(p).write(msg) {
+                Ok(()) => {
+                    if !more {
+                        pipes.get(p).flush();
+                        self.current_out = None;
+                    }
+                }
+                Err(_dropped) => {
+                    pipes.get(p).rollback();
+                    self.current_out = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, pipes: &mut Pipes, _opts: &Options) -> Result<Message> {
+        if self.prefetched {
+            let m = if !self.routing_id_sent {
+                self.routing_id_sent = true;
+                self.prefetched_id.take().unwrap_or_default()
+            } else {
+                self.prefetched = false;
+                self.prefetched_msg.take().unwrap_or_default()
+            };
+            self.more_in = m.more();
+            if !self.more_in {
+                self.end_of_incoming(pipes);
+            }
+            return Ok(m);
+        }
+        let (m, p) = self.recv_data(pipes).ok_or(Error::EAGAIN)?;
+        if self.more_in {
+            self.more_in = m.more();
+            if !self.more_in {
+                self.end_of_incoming(pipes);
+            }
+            Ok(m)
+        } else {
+            // First frame of a message: hand out the routing id first.
+            let id = Self::id_frame(pipes, p, &m);
+            self.prefetched_msg = Some(m);
+            self.prefetched = true;
+            self.current_in = Some(p);
+            self.routing_id_sent = true;
+            Ok(id)
+        }
+    }
+
+    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+        if self.more_in || self.prefetched {
+            return true;
+        }
+        let Some((m, p)) = self.recv_data(pipes) else { return false };
+        self.prefetched_id = Some(Self::id_frame(pipes, p, &m));
+        self.prefetched_msg = Some(m);
+        self.prefetched = true;
+        self.routing_id_sent = false;
+        self.current_in = Some(p);
+        true
+    }
+
+    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+        if !self.mandatory {
+            return true;
+        }
+        self.out_pipes.values().any(|o| pipes.peek(o.pipe).check_hwm())
+    }
+}

@@ -1,0 +1,193 @@
+//! The core's only system-call layer: the eventfd signaler behind every
+//! socket mailbox (and `ZMQ_FD`), `poll(2)`, and the C library's error text.
+//!
+//! Everything here is a thin, checked wrapper; every `unsafe` block says why
+//! it is sound. Nothing above this module calls `libc` for these directly.
+
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+/// Converts a `-1` return of a libc call into the thread's `io::Error`.
+macro_rules! syscall {
+    ($e:expr) => {{
+        let res = $e;
+        if res == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(res)
+        }
+    }};
+}
+
+/// The C library's message for an errno number, kept for the whole process
+/// (each distinct number is copied once).
+pub fn os_strerror(raw: i32) -> &'static CStr {
+    static CACHE: Mutex<Option<HashMap<i32, &'static CStr>>> = Mutex::new(None);
+    let mut guard = CACHE.lock();
+    let map = guard.get_or_insert_with(HashMap::new);
+    if let Some(s) = map.get(&raw) {
+        return s;
+    }
+    let text = io::Error::from_raw_os_error(raw).to_string();
+    // std appends " (os error N)"; libzmq gives strerror's bare text.
+    let bare = match text.rfind(" (os error") {
+        Some(i) => &text[..i],
+        None => &text[..],
+    };
+    let owned = std::ffi::CString::new(bare.replace('\0', "")).unwrap_or_default();
+    let leaked: &'static CStr = Box::leak(owned.into_boxed_c_str());
+    map.insert(raw, leaked);
+    leaked
+}
+
+/// A pollable wake-up flag: a non-blocking eventfd. Readable while signalled.
+///
+/// Used by one reader (the mailbox owner) and any number of writers.
+#[derive(Debug)]
+pub struct Signaler {
+    fd: OwnedFd,
+}
+
+impl Signaler {
+    /// Creates an unsignalled signaler.
+    pub fn new() -> io::Result<Signaler> {
+        // SAFETY: eventfd takes no pointers; the flags are valid constants.
+        let fd = syscall!(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+        // SAFETY: fd was just returned by eventfd and is owned by nobody else.
+        Ok(Signaler { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// The file descriptor, readable while signalled (what `ZMQ_FD` returns).
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Makes the fd readable.
+    pub fn send(&self) {
+        let one: u64 = 1;
+        loop {
+            // SAFETY: writes 8 bytes from a live u64 to an fd we own.
+            let rc = unsafe {
+                libc::write(self.fd(), (&one as *const u64).cast(), std::mem::size_of::<u64>())
+            };
+            if rc >= 0 {
+                return;
+            }
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                // The counter is saturated: it is signalled anyway.
+                Some(libc::EAGAIN) => return,
+                _ => panic!("eventfd write failed: {err}"),
+            }
+        }
+    }
+
+    /// Clears the signal; returns whether it was set.
+    pub fn recv(&self) -> bool {
+        let mut value: u64 = 0;
+        loop {
+            // SAFETY: reads 8 bytes into a live u64 from an fd we own.
+            let rc = unsafe {
+                libc::read(self.fd(), (&mut value as *mut u64).cast(), std::mem::size_of::<u64>())
+            };
+            if rc >= 0 {
+                return true;
+            }
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EAGAIN) => return false,
+                _ => panic!("eventfd read failed: {err}"),
+            }
+        }
+    }
+
+    /// Waits until signalled or the timeout passes (`None` waits forever).
+    /// Returns whether the fd is readable. EINTR is reported as an error.
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        let mut pfd = [libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 }];
+        let n = poll(&mut pfd, timeout)?;
+        Ok(n > 0)
+    }
+}
+
+/// `poll(2)` over raw descriptors; `None` waits forever. Returns the number
+/// of ready descriptors; EINTR is returned as an error for the caller to map.
+pub fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+    let ms: libc::c_int = match timeout {
+        None => -1,
+        Some(d) => {
+            // Round up so that a 0.5 ms wait does not become a busy loop.
+            let ms = d.as_nanos().div_ceil(1_000_000);
+            ms.min(libc::c_int::MAX as u128) as libc::c_int
+        }
+    };
+    // SAFETY: the pointer and length describe a live, exclusively borrowed slice of pollfd.
+    let n = syscall!(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) })?;
+    Ok(n as usize)
+}
+
+/// Milliseconds left until `deadline`, rounded up, or `None` for "forever".
+pub fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signaler_edges() {
+        let s = Signaler::new().unwrap();
+        assert!(!s.wait(Some(Duration::ZERO)).unwrap());
+        s.send();
+        s.send();
+        assert!(s.wait(Some(Duration::ZERO)).unwrap());
+        assert!(s.recv());
+        assert!(!s.recv());
+        assert!(!s.wait(Some(Duration::from_millis(1))).unwrap());
+    }
+
+    #[test]
+    fn strerror_is_bare() {
+        assert_eq!(os_strerror(libc::EINVAL).to_str().unwrap(), "Invalid argument");
+    }
+}
+
+/// Applies ZMQ_THREAD_SCHED_POLICY, ZMQ_THREAD_PRIORITY and
+/// ZMQ_THREAD_AFFINITY_CPU_* to the calling thread, best effort as libzmq
+/// does (a refusal by the system is not an error).
+pub fn apply_thread_scheduling(policy: i32, priority: i32, cpus: &std::collections::BTreeSet<i32>) {
+    if policy >= 0 || priority >= 0 {
+        let pol = if policy >= 0 { policy } else { libc::SCHED_OTHER };
+        // SAFETY: sched_param is plain data; zeroed is a valid value.
+        let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+        if priority >= 0 && pol != libc::SCHED_OTHER {
+            param.sched_priority = priority;
+        }
+        // SAFETY: pthread_self is always valid; param points to a live struct.
+        let _ = unsafe { libc::pthread_setschedparam(libc::pthread_self(), pol, &param) };
+        if pol == libc::SCHED_OTHER && priority >= 0 {
+            // SAFETY: nice takes an integer only.
+            let _ = unsafe { libc::nice(-priority) };
+        }
+    }
+    if !cpus.is_empty() {
+        // SAFETY: cpu_set_t is plain data; zeroed is the empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for &c in cpus {
+            if (0..libc::CPU_SETSIZE).contains(&c) {
+                // SAFETY: c is within CPU_SETSIZE, the bound CPU_SET requires.
+                unsafe { libc::CPU_SET(c as usize, &mut set) };
+            }
+        }
+        // SAFETY: set is a live cpu_set_t of the size we pass.
+        let _ = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    }
+}

@@ -1,0 +1,49 @@
+//! Endpoint addresses: parsing `transport://address` and the per-transport
+//! address forms (tcp, ipc, inproc).
+
+pub mod tcp_address;
+
+use crate::error::{Error, Result};
+
+/// The transports this library speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// In-process: two sockets of one context share a pipe.
+    Inproc,
+    /// TCP over IPv4 or IPv6.
+    Tcp,
+    /// Unix-domain stream sockets (filesystem path or abstract `@name`).
+    Ipc,
+}
+
+/// Splits `proto://address`, with libzmq's errors: EINVAL for a malformed
+/// URI, EPROTONOSUPPORT for a transport we do not have.
+pub fn parse_uri(uri: &str) -> Result<(Protocol, &str)> {
+    let pos = uri.find("://").ok_or(Error::EINVAL)?;
+    let (proto, rest) = (&uri[..pos], &uri[pos + 3..]);
+    if proto.is_empty() || rest.is_empty() {
+        return Err(Error::EINVAL);
+    }
+    let p = match proto {
+        "inproc" => Protocol::Inproc,
+        "tcp" => Protocol::Tcp,
+        "ipc" => Protocol::Ipc,
+        _ => return Err(Error::EPROTONOSUPPORT),
+    };
+    Ok((p, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris() {
+        assert_eq!(parse_uri("inproc://a").unwrap(), (Protocol::Inproc, "a"));
+        assert_eq!(parse_uri("tcp://1.2.3.4:5").unwrap(), (Protocol::Tcp, "1.2.3.4:5"));
+        assert_eq!(parse_uri("inproc://"), Err(Error::EINVAL));
+        assert_eq!(parse_uri("://x"), Err(Error::EINVAL));
+        assert_eq!(parse_uri("inproc:/x"), Err(Error::EINVAL));
+        assert_eq!(parse_uri("pgm://x"), Err(Error::EPROTONOSUPPORT));
+    }
+}
