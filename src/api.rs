@@ -506,6 +506,35 @@ impl Socket {
         is_req_relaxed, set_req_relaxed => ZMQ_REQ_RELAXED;
     }
 
+    /// Starts monitoring this socket's connection events (`zmq_socket_monitor`):
+    /// events in `events` (ZMQ_EVENT_*) are posted in the version-1 format to
+    /// a PAIR socket bound to the inproc `endpoint`. `None` stops monitoring.
+    pub fn monitor(&self, endpoint: Option<&str>, events: i32) -> Result<()> {
+        self.monitor_versioned(endpoint, events as u32 as u64, 1, ZMQ_PAIR)
+    }
+
+    /// Monitoring with a format version (1 or 2) and a PAIR, PUB or PUSH
+    /// monitor socket (`zmq_socket_monitor_versioned`).
+    pub fn monitor_versioned(&self, endpoint: Option<&str>, events: u64, version: i32, socket_type: i32) -> Result<()> {
+        self.with(|s| s.monitor(endpoint, events, version, socket_type))
+    }
+
+    /// Joins a group (DISH sockets; ENOTSUP otherwise).
+    pub fn join(&self, group: &[u8]) -> Result<()> {
+        self.with(|s| s.join(group))
+    }
+
+    /// Leaves a group (DISH sockets; ENOTSUP otherwise).
+    pub fn leave(&self, group: &[u8]) -> Result<()> {
+        self.with(|s| s.leave(group))
+    }
+
+    /// Whether the peer with this routing id can take a message now:
+    /// [`POLLOUT`] or 0 (ROUTER only; EHOSTUNREACH for an unknown peer).
+    pub fn peer_state(&self, routing_id: &[u8]) -> Result<i32> {
+        self.with(|s| s.peer_state(routing_id))
+    }
+
     /// A poll item for this socket.
     pub fn as_poll_item(&self, events: i16) -> PollItem<'_> {
         PollItem { socket: Some(self), fd: -1, events, revents: 0 }

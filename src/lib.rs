@@ -26,18 +26,23 @@ mod ctx;
 mod error;
 mod io;
 mod mailbox;
+mod monitor;
 mod msg;
 pub mod options;
 mod pipe;
 mod poll;
+mod proxy;
 mod socket;
 mod sys;
 pub mod transport;
 pub mod util;
+pub mod security;
+pub mod zmtp;
 
 pub use api::{
     poll, Context, PollItem, Socket, SocketType, DONTWAIT, POLLERR, POLLIN, POLLOUT, SNDMORE,
 };
+pub use proxy::proxy;
 pub use error::{strerror, strerror_cstr, Error, Result, HAUSNUMERO};
 pub use msg::{Message, Metadata, Release, GROUP_MAX_LENGTH, INLINE_CAPACITY, LIVE_TAGS};
 

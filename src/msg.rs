@@ -29,6 +29,10 @@ pub(crate) mod flags {
     pub const MORE: u8 = 1;
     /// A ZMTP command frame, not user data.
     pub const COMMAND: u8 = 2;
+    /// A subscription (SUBSCRIBE command, or 0x01-prefixed message before ZMTP 3.1).
+    pub const SUBSCRIBE: u8 = 8;
+    /// A cancelled subscription (CANCEL command, or 0x00-prefixed message).
+    pub const CANCEL: u8 = 16;
     /// A credential frame from a security mechanism (never delivered to the user).
     pub const CREDENTIAL: u8 = 32;
     /// The routing-id frame a peer announces when it attaches.
@@ -201,6 +205,20 @@ impl Message {
             // vec! of zeroes is calloc: large bodies get fresh zero pages for free.
             Message::from_vec(vec![0u8; size])
         }
+    }
+
+    /// [`Message::with_size`] that reports ENOMEM instead of aborting when
+    /// the allocation fails.
+    pub fn try_with_size(size: usize) -> crate::Result<Message> {
+        if size <= INLINE_CAPACITY {
+            return Ok(Message::with_size(size));
+        }
+        // Sizes no allocator can satisfy fail cleanly; anything else goes to
+        // calloc (fresh zero pages for large bodies, no memset).
+        if size > isize::MAX as usize / 2 {
+            return Err(crate::Error::ENOMEM);
+        }
+        Ok(Message::from_vec(vec![0u8; size]))
     }
 
     /// A message holding a copy of `data` (`zmq_msg_init_buffer`).

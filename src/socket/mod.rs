@@ -30,6 +30,7 @@ use crate::constants::*;
 use crate::ctx::{Ctx, InprocEndpoint, PendingConnection};
 use crate::error::{Error, Result};
 use crate::mailbox::Mailbox;
+use crate::monitor::Monitor;
 use crate::msg::{flags, Message};
 use crate::options::{self, OptVal, Options};
 use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent, PipeSink};
@@ -106,6 +107,21 @@ pub(crate) trait Pattern: Send {
     }
     /// A pipe is gone; forget it.
     fn pipe_terminated(&mut self, pipes: &mut Pipes, p: PipeIdx);
+    /// Joins a RADIO/DISH group (ENOTSUP for other types).
+    fn join(&mut self, pipes: &mut Pipes, group: &[u8]) -> Result<()> {
+        let _ = (pipes, group);
+        Err(Error::ENOTSUP)
+    }
+    /// Leaves a RADIO/DISH group (ENOTSUP for other types).
+    fn leave(&mut self, pipes: &mut Pipes, group: &[u8]) -> Result<()> {
+        let _ = (pipes, group);
+        Err(Error::ENOTSUP)
+    }
+    /// `zmq_socket_get_peer_state` (ENOTSUP but for ROUTER).
+    fn peer_state(&mut self, pipes: &mut Pipes, routing_id: &[u8]) -> Result<i32> {
+        let _ = (pipes, routing_id);
+        Err(Error::ENOTSUP)
+    }
     /// A socket-type option; EINVAL lets the common options try.
     fn setsockopt(&mut self, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
         let _ = (opts, option, v);
@@ -170,6 +186,7 @@ pub(crate) struct SocketCore {
     terminating: bool,
     term_acks: usize,
     processed_seqnum: u64,
+    monitor: Arc<Monitor>,
 }
 
 impl SocketCore {
@@ -192,6 +209,7 @@ impl SocketCore {
             terminating: false,
             term_acks: 0,
             processed_seqnum: 0,
+            monitor: Arc::new(Monitor::default()),
         })
     }
 
@@ -283,7 +301,10 @@ impl SocketCore {
                 self.processed_seqnum += 1;
                 self.attach_pipe(pipe, false);
             }
-            SocketCommand::Stop => self.ctx_terminated = true,
+            SocketCommand::Stop => {
+                self.monitor.stop(true);
+                self.ctx_terminated = true;
+            }
         }
     }
 
@@ -353,19 +374,22 @@ impl SocketCore {
             Err(Error::EINVAL) => {}
             other => return other,
         }
+        // The socket's own values accept any buffer at least as large and
+        // report their size, unlike the common int options (libzmq quirk).
+        let int = |buf: &mut [u8], v: i32| options::put_bytes(buf, &v.to_ne_bytes());
         match option {
-            ZMQ_RCVMORE => options::put_int(buf, self.rcvmore as i32),
-            ZMQ_FD => options::put_int(buf, self.fd()),
+            ZMQ_RCVMORE => int(buf, self.rcvmore as i32),
+            ZMQ_FD => int(buf, self.fd()),
             ZMQ_EVENTS => {
                 self.process_commands(Wait::No)?;
                 let ev = self.events();
-                options::put_int(buf, ev)
+                int(buf, ev)
             }
             ZMQ_LAST_ENDPOINT => {
                 let ep = self.last_endpoint.clone();
                 options::put_str(buf, &ep)
             }
-            ZMQ_THREAD_SAFE => options::put_int(buf, 0),
+            ZMQ_THREAD_SAFE => int(buf, 0),
             _ => self.options.get(option, buf),
         }
     }
@@ -386,6 +410,31 @@ impl SocketCore {
             ev |= ZMQ_POLLIN;
         }
         ev
+    }
+
+    pub(crate) fn ctx(&self) -> &Arc<Ctx> {
+        &self.ctx
+    }
+
+    /// `zmq_socket_monitor_versioned`.
+    pub(crate) fn monitor(&mut self, endpoint: Option<&str>, events: u64, version: i32, socket_type: i32) -> Result<()> {
+        self.term_check()?;
+        self.monitor.start(&self.ctx, endpoint, events, version, socket_type)
+    }
+
+    /// `zmq_join`.
+    pub(crate) fn join(&mut self, group: &[u8]) -> Result<()> {
+        self.pattern.join(&mut self.pipes, group)
+    }
+
+    /// `zmq_leave`.
+    pub(crate) fn leave(&mut self, group: &[u8]) -> Result<()> {
+        self.pattern.leave(&mut self.pipes, group)
+    }
+
+    /// `zmq_socket_get_peer_state`.
+    pub(crate) fn peer_state(&mut self, routing_id: &[u8]) -> Result<i32> {
+        self.pattern.peer_state(&mut self.pipes, routing_id)
     }
 
     // ---- endpoints ------------------------------------------------------
@@ -634,6 +683,7 @@ impl SocketCore {
     /// Starts closing (called by the reaper): stop accepting peers, ask
     /// every pipe to terminate, and wait for their acknowledgements.
     pub(crate) fn start_termination(&mut self) {
+        self.monitor.stop(true);
         self.ctx.unregister_endpoints(self.id());
         self.terminating = true;
         for idx in self.pipes.indices() {

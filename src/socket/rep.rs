@@ -89,4 +89,8 @@ impl Pattern for Rep {
     fn pipe_terminated(&mut self, pipes: &mut Pipes, p: PipeIdx) {
         self.router.pipe_terminated(pipes, p);
     }
+
+    fn peer_state(&mut self, pipes: &mut Pipes, routing_id: &[u8]) -> Result<i32> {
+        self.router.peer_state(pipes, routing_id)
+    }
 }

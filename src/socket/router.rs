@@ -150,11 +150,6 @@ impl Router {
         }
     }
 
-    /// `zmq_socket_get_peer_state`: ZMQ_POLLOUT if the peer can take a message.
-    pub fn peer_state(&self, pipes: &mut Pipes, routing_id: &[u8]) -> Result<i32> {
-        let out = self.out_pipes.get(routing_id).ok_or(Error::EHOSTUNREACH)?;
-        Ok(if pipes.peek(out.pipe).check_hwm() { ZMQ_POLLOUT } else { 0 })
-    }
 }
 
 impl Pattern for Router {
@@ -332,6 +327,11 @@ impl Pattern for Router {
         self.routing_id_sent = false;
         self.current_in = Some(p);
         true
+    }
+
+    fn peer_state(&mut self, pipes: &mut Pipes, routing_id: &[u8]) -> Result<i32> {
+        let out = self.out_pipes.get(routing_id).ok_or(Error::EHOSTUNREACH)?;
+        Ok(if pipes.peek(out.pipe).check_hwm() { ZMQ_POLLOUT } else { 0 })
     }
 
     fn has_out(&mut self, pipes: &mut Pipes) -> bool {
