@@ -20,7 +20,8 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::constants::*;
 use crate::error::{Error, Result};
-use crate::io::IoThread;
+use crate::io::{IoCommand, IoThread};
+use crate::mailbox::Mailbox;
 use crate::options::Options;
 use crate::pipe::Pipe;
 use crate::socket::{SocketCommand, SocketCore, SocketShared};
@@ -220,6 +221,31 @@ impl Ctx {
         let core = SocketCore::new(Arc::clone(self), socket_type, id, options)?;
         reg.sockets.insert(id, Arc::clone(core.shared()));
         Ok(core)
+    }
+
+    /// The least loaded I/O thread allowed by `affinity` (a bit mask; 0 means
+    /// any): its index and mailbox. EMTHREAD when the context has none.
+    pub(crate) fn choose_io_thread(&self, affinity: u64) -> Result<(usize, Arc<Mailbox<IoCommand>>)> {
+        let reg = self.registry.lock();
+        let mut best: Option<(usize, usize)> = None;
+        for (i, t) in reg.io_threads.iter().enumerate() {
+            if affinity != 0 && (i >= 64 || affinity & (1u64 << i) == 0) {
+                continue;
+            }
+            let load = t.load();
+            if best.is_none_or(|(_, l)| load < l) {
+                best = Some((i, load));
+            }
+        }
+        match best {
+            Some((i, _)) => Ok((i, Arc::clone(reg.io_threads[i].mailbox()))),
+            None => Err(Error::EMTHREAD),
+        }
+    }
+
+    /// The mailbox of I/O thread `index`, if it still runs.
+    pub(crate) fn io_mailbox(&self, index: usize) -> Option<Arc<Mailbox<IoCommand>>> {
+        self.registry.lock().io_threads.get(index).map(|t| Arc::clone(t.mailbox()))
     }
 
     /// Hands a closed socket to the reaper, which finishes it.

@@ -1,28 +1,135 @@
-//! I/O threads: each runs one mio poll loop that owns listeners, connecters,
-//! sessions and their engines, and the timers they need. Commands reach a
-//! thread through its mailbox (a crossbeam queue plus the poll's waker). An
-//! I/O thread never blocks except in its poll and never calls user code.
+//! I/O threads: each runs one mio poll loop that owns listeners and
+//! sessions (with their engines and connecters) and the timers they need.
+//! Commands reach a thread through its mailbox (a crossbeam queue plus the
+//! poll's waker). An I/O thread never blocks except in its poll and never
+//! calls user code.
+//!
+//! Objects are kept in a slab; mio tokens, timer entries and pipe command
+//! keys lead back to them. An object with more work than one turn should do
+//! (a peer flooding us) goes on a ready list, served before the next wait,
+//! so one connection cannot starve the others.
 
+pub(crate) mod listener;
+pub(crate) mod session;
+pub(crate) mod stream;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
-use mio::{Events, Poll, Token, Waker};
+use mio::{Events, Poll, Registry, Token, Waker};
 
 use crate::ctx::{Ctx, CtxOptions};
 use crate::mailbox::{Mailbox, Signal};
+use crate::monitor::Monitor;
+use crate::pipe::{PipeCmd, PipeSink};
+use crate::socket::SocketShared;
+
+use listener::Listener;
+use session::Session;
 
 /// Commands for an I/O thread.
 pub(crate) enum IoCommand {
     /// Exit the loop.
     Stop,
+    /// Take over a listener or a connecting session.
+    Launch(IoObject),
+    /// Terminate an object (unbind, disconnect, close) within `linger` ms.
+    Term { id: u64, linger: i32 },
+    /// A command for a session's pipe.
+    Pipe(u64, PipeCmd),
+}
+
+/// An object an I/O thread runs.
+pub(crate) enum IoObject {
+    Listener(Box<Listener>),
+    Session(Box<Session>),
+}
+
+/// What an I/O object knows of the socket it serves.
+#[derive(Clone)]
+pub(crate) struct SocketLink {
+    pub shared: Arc<SocketShared>,
+    pub monitor: Arc<Monitor>,
+    pub ctx: Arc<Ctx>,
+}
+
+/// Ids of I/O objects, unique in the process.
+pub(crate) fn next_object_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The pipe sink of an I/O thread: pipe commands go through its mailbox.
+pub(crate) struct IoSink {
+    mailbox: Arc<Mailbox<IoCommand>>,
+}
+
+impl PipeSink for IoSink {
+    fn deliver(&self, key: u64, cmd: PipeCmd) {
+        self.mailbox.send(IoCommand::Pipe(key, cmd));
+    }
+}
+
+/// Requests an object makes of its loop while handling an event.
+pub(crate) enum Request {
+    /// Run this accepted session (child of the requesting listener).
+    Spawn(Box<Session>),
+    /// Terminate another object of this thread.
+    Term { id: u64, linger: i32 },
+    /// Session `child`, spawned by listener `parent`, has finished.
+    ChildGone { parent: u64, child: u64 },
+}
+
+/// The loop's services, lent to an object while it handles an event.
+pub(crate) struct Env<'a> {
+    pub registry: &'a Registry,
+    pub now: Instant,
+    pub token: Token,
+    pub sink: &'a Arc<IoSink>,
+    pub requests: &'a mut Vec<Request>,
+    pipe_keys: &'a mut HashMap<u64, usize>,
+    idx: usize,
+    /// Set by an object that stopped early with work left.
+    pub more_work: bool,
+}
+
+impl Env<'_> {
+    /// A key for a pipe end this object attaches; commands for it come back here.
+    pub fn new_pipe_key(&mut self) -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let key = NEXT.fetch_add(1, Ordering::Relaxed);
+        self.pipe_keys.insert(key, self.idx);
+        key
+    }
+
+    /// Forgets a pipe key.
+    pub fn drop_pipe_key(&mut self, key: u64) {
+        self.pipe_keys.remove(&key);
+    }
+}
+
+struct Slot {
+    gen: u32,
+    obj: Option<IoObject>,
+    deadline: Option<Instant>,
 }
 
 const WAKER: Token = Token(usize::MAX);
 
+/// Token layout: slab index in the low 32 bits, generation above.
+fn token_of(idx: usize, gen: u32) -> Token {
+    Token((gen as usize) << 32 | idx)
+}
+
 /// The context's handle on one I/O thread.
 pub(crate) struct IoThread {
     mailbox: Arc<Mailbox<IoCommand>>,
+    load: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -32,15 +139,38 @@ impl IoThread {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let mailbox = Arc::new(Mailbox::new(Signal::Waker(waker)));
+        let load = Arc::new(AtomicUsize::new(0));
         let mb = Arc::clone(&mailbox);
+        let ld = Arc::clone(&load);
         let name = format!("IO/{index}");
-        let thread = spawn_background(opts, &name, move || run(ctx, poll, mb))?;
-        Ok(IoThread { mailbox, thread: Some(thread) })
+        let thread = spawn_background(opts, &name, move || {
+            let sink = Arc::new(IoSink { mailbox: Arc::clone(&mb) });
+            let mut l = IoLoop {
+                poll,
+                mailbox: mb,
+                sink,
+                slots: Vec::new(),
+                free: Vec::new(),
+                by_id: HashMap::new(),
+                pipe_keys: HashMap::new(),
+                timers: BinaryHeap::new(),
+                ready: VecDeque::new(),
+                load: ld,
+                _ctx: ctx,
+            };
+            l.run();
+        })?;
+        Ok(IoThread { mailbox, load, thread: Some(thread) })
     }
 
     /// The thread's mailbox.
     pub fn mailbox(&self) -> &Arc<Mailbox<IoCommand>> {
         &self.mailbox
+    }
+
+    /// How many objects the thread runs (to pick the least loaded).
+    pub fn load(&self) -> usize {
+        self.load.load(Ordering::Relaxed)
     }
 
     /// Stops the loop and joins the thread.
@@ -52,25 +182,208 @@ impl IoThread {
     }
 }
 
-fn run(_ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<IoCommand>>) {
-    let mut events = Events::with_capacity(256);
-    loop {
-        if let Err(e) = poll.poll(&mut events, None) {
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
+struct IoLoop {
+    poll: Poll,
+    mailbox: Arc<Mailbox<IoCommand>>,
+    sink: Arc<IoSink>,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    by_id: HashMap<u64, usize>,
+    pipe_keys: HashMap<u64, usize>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    ready: VecDeque<usize>,
+    load: Arc<AtomicUsize>,
+    _ctx: Arc<Ctx>,
+}
+
+enum Call<'c> {
+    Start,
+    Io(&'c mio::event::Event),
+    Pipe(u64, PipeCmd),
+    Timer,
+    Term(i32),
+    Resume,
+    ChildGone(u64),
+}
+
+impl IoLoop {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let now = Instant::now();
+            let timeout = if !self.ready.is_empty() {
+                Some(std::time::Duration::ZERO)
+            } else {
+                self.timers.peek().map(|Reverse((t, _, _))| t.saturating_duration_since(now))
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                panic!("I/O thread poll failed: {e}");
             }
-            panic!("I/O thread poll failed: {e}");
+            for ev in events.iter() {
+                if ev.token() == WAKER {
+                    if self.drain_mailbox() {
+                        return;
+                    }
+                    continue;
+                }
+                let idx = ev.token().0 & 0xFFFF_FFFF;
+                let gen = (ev.token().0 >> 32) as u32;
+                if self.slots.get(idx).is_some_and(|s| s.gen == gen && s.obj.is_some()) {
+                    self.call(idx, Call::Io(ev));
+                }
+            }
+            // Objects that yielded with work left.
+            for _ in 0..self.ready.len() {
+                if let Some(idx) = self.ready.pop_front() {
+                    if self.slots.get(idx).is_some_and(|s| s.obj.is_some()) {
+                        self.call(idx, Call::Resume);
+                    }
+                }
+            }
+            self.fire_timers();
         }
-        for ev in events.iter() {
-            if ev.token() == WAKER {
-                loop {
-                    while let Some(cmd) = mailbox.try_recv() {
-                        match cmd {
-                            IoCommand::Stop => return,
+    }
+
+    /// Processes queued commands; returns true on Stop.
+    fn drain_mailbox(&mut self) -> bool {
+        loop {
+            while let Some(cmd) = self.mailbox.try_recv() {
+                match cmd {
+                    IoCommand::Stop => return true,
+                    IoCommand::Launch(obj) => {
+                        self.insert(obj);
+                    }
+                    IoCommand::Term { id, linger } => {
+                        if let Some(&idx) = self.by_id.get(&id) {
+                            self.call(idx, Call::Term(linger));
                         }
                     }
-                    if mailbox.arm() {
-                        break;
+                    IoCommand::Pipe(key, cmd) => {
+                        if let Some(&idx) = self.pipe_keys.get(&key) {
+                            self.call(idx, Call::Pipe(key, cmd));
+                        }
+                    }
+                }
+            }
+            if self.mailbox.arm() {
+                return false;
+            }
+        }
+    }
+
+    fn insert(&mut self, obj: IoObject) -> usize {
+        let id = match &obj {
+            IoObject::Listener(l) => l.id,
+            IoObject::Session(s) => s.id,
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i].gen = self.slots[i].gen.wrapping_add(1);
+                self.slots[i].obj = Some(obj);
+                self.slots[i].deadline = None;
+                i
+            }
+            None => {
+                self.slots.push(Slot { gen: 0, obj: Some(obj), deadline: None });
+                self.slots.len() - 1
+            }
+        };
+        self.by_id.insert(id, idx);
+        self.load.fetch_add(1, Ordering::Relaxed);
+        self.call(idx, Call::Start);
+        idx
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(Reverse((t, idx, gen))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let live = self.slots.get(idx).is_some_and(|s| s.gen == gen && s.obj.is_some() && s.deadline == Some(t));
+            if live {
+                self.slots[idx].deadline = None;
+                self.call(idx, Call::Timer);
+            }
+        }
+    }
+
+    /// Runs one call on an object, then applies its requests and bookkeeping.
+    fn call(&mut self, idx: usize, call: Call<'_>) {
+        let mut requests = Vec::new();
+        let gen = self.slots[idx].gen;
+        let Some(mut obj) = self.slots[idx].obj.take() else { return };
+        let mut env = Env {
+            registry: self.poll.registry(),
+            now: Instant::now(),
+            token: token_of(idx, gen),
+            sink: &self.sink,
+            requests: &mut requests,
+            pipe_keys: &mut self.pipe_keys,
+            idx,
+            more_work: false,
+        };
+        let (done, deadline, id) = match &mut obj {
+            IoObject::Listener(l) => {
+                match call {
+                    Call::Start => l.start(&mut env),
+                    Call::Io(_) | Call::Resume => l.on_ready(&mut env),
+                    Call::Term(linger) => l.on_term(&mut env, linger),
+                    Call::ChildGone(child) => l.child_gone(child),
+                    Call::Pipe(..) | Call::Timer => {}
+                }
+                (l.is_done(), None, l.id)
+            }
+            IoObject::Session(s) => {
+                match call {
+                    Call::Start => s.start(&mut env),
+                    Call::Io(ev) => s.on_io(&mut env, ev.is_readable() || ev.is_read_closed(), ev.is_writable() || ev.is_error()),
+                    Call::Resume => s.on_io(&mut env, false, false),
+                    Call::Pipe(key, cmd) => s.on_pipe(&mut env, key, cmd),
+                    Call::Timer => s.on_timer(&mut env),
+                    Call::Term(linger) => s.on_term(&mut env, linger),
+                    Call::ChildGone(_) => {}
+                }
+                (s.is_done(), s.deadline(), s.id)
+            }
+        };
+        let more = env.more_work;
+        if done {
+            self.by_id.remove(&id);
+            self.pipe_keys.retain(|_, v| *v != idx);
+            self.free.push(idx);
+            self.load.fetch_sub(1, Ordering::Relaxed);
+            drop(obj);
+        } else {
+            let slot = &mut self.slots[idx];
+            slot.obj = Some(obj);
+            if deadline != slot.deadline {
+                slot.deadline = deadline;
+                if let Some(t) = deadline {
+                    self.timers.push(Reverse((t, idx, gen)));
+                }
+            }
+            if more {
+                self.ready.push_back(idx);
+            }
+        }
+        for r in requests {
+            match r {
+                Request::Spawn(s) => {
+                    self.insert(IoObject::Session(s));
+                }
+                Request::Term { id, linger } => {
+                    if let Some(&i) = self.by_id.get(&id) {
+                        self.call(i, Call::Term(linger));
+                    }
+                }
+                Request::ChildGone { parent, child } => {
+                    if let Some(&i) = self.by_id.get(&parent) {
+                        self.call(i, Call::ChildGone(child));
                     }
                 }
             }

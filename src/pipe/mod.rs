@@ -48,6 +48,9 @@ pub(crate) enum PipeCmd {
     Boost(i32, i32, i32, i32),
     /// The message to send to the peer when this end is disconnected.
     DisconnectMsg(Message),
+    /// The peer reconnected: write into this fresh queue from now on; what
+    /// was queued in the old one is dropped (`msgs_read` is the peer's count).
+    Hiccup(Outbound, u64),
 }
 
 impl std::fmt::Debug for PipeCmd {
@@ -60,6 +63,7 @@ impl std::fmt::Debug for PipeCmd {
             PipeCmd::Hwm(i, o) => write!(f, "Hwm({i}, {o})"),
             PipeCmd::Boost(a, b, c, d) => write!(f, "Boost({a}, {b}, {c}, {d})"),
             PipeCmd::DisconnectMsg(_) => f.write_str("DisconnectMsg"),
+            PipeCmd::Hiccup(..) => f.write_str("Hiccup"),
         }
     }
 }
@@ -91,6 +95,8 @@ pub(crate) enum PipeEvent {
     ReadActivated,
     /// Messages can be written again.
     WriteActivated,
+    /// The peer reconnected and dropped what we had queued (resend state).
+    Hiccuped,
     /// The handshake is complete; the owner drops the end.
     Terminated,
 }
@@ -110,7 +116,7 @@ enum Inbound {
     Conflate(Arc<conflate::Slot<Message>>),
 }
 
-enum Outbound {
+pub(crate) enum Outbound {
     Queue(ypipe::Writer<Message>),
     Conflate(Arc<conflate::Slot<Message>>),
 }
@@ -439,6 +445,17 @@ impl Pipe {
                 self.disconnect_msg = Some(m);
                 None
             }
+            PipeCmd::Hiccup(out, msgs_read) => {
+                if self.outbound.is_none() {
+                    return None;
+                }
+                self.outbound = Some(out);
+                self.partial.clear();
+                self.msgs_written = msgs_read;
+                self.peers_msgs_read = msgs_read;
+                self.out_active = true;
+                (self.state == State::Active).then_some(PipeEvent::Hiccuped)
+            }
         }
     }
 
@@ -489,6 +506,25 @@ impl Pipe {
             self.send_to_peer(PipeCmd::PipeTermAck);
             self.state = State::TermAckSent;
         }
+    }
+
+    /// Starts over with a fresh inbound queue after a reconnect: what the
+    /// peer had queued to us is dropped, and it learns to write to the new
+    /// queue (libzmq's hiccup).
+    pub fn hiccup(&mut self) {
+        if self.state != State::Active {
+            return;
+        }
+        let (out, inbound) = if self.conflate {
+            let slot = Arc::new(conflate::Slot::default());
+            (Outbound::Conflate(Arc::clone(&slot)), Inbound::Conflate(slot))
+        } else {
+            let (w, r) = ypipe::channel();
+            (Outbound::Queue(w), Inbound::Queue(r))
+        };
+        self.inbound = Some(inbound);
+        self.in_active = true;
+        self.send_to_peer(PipeCmd::Hiccup(out, self.msgs_read));
     }
 
     /// Don't wait for the peer's delimiter when it terminates (the owner

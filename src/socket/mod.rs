@@ -22,6 +22,8 @@ pub(crate) mod rep;
 pub(crate) mod req;
 pub(crate) mod router;
 
+use std::collections::HashSet;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +32,10 @@ use crate::constants::*;
 use crate::ctx::{Ctx, InprocEndpoint, PendingConnection};
 use crate::error::{Error, Result};
 use crate::mailbox::Mailbox;
-use crate::monitor::Monitor;
+use crate::io::listener::{ListenSock, Listener};
+use crate::io::session::{Session, Target};
+use crate::io::{next_object_id, IoCommand, IoObject, SocketLink};
+use crate::monitor::{EndpointPair, Monitor};
 use crate::msg::{flags, Message};
 use crate::options::{self, OptVal, Options};
 use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent, PipeSink};
@@ -46,6 +51,11 @@ pub(crate) enum SocketCommand {
     Bind(Pipe),
     /// The context is terminating: blocking calls return ETERM from now on.
     Stop,
+    /// A listener or connecting session of ours has finished.
+    ChildGone(u64),
+    /// A connecting session gave up (reconnect disabled or refused): forget
+    /// the endpoint, as zmq_disconnect would.
+    TermEndpoint(String),
 }
 
 /// The part of a socket that other threads may hold.
@@ -107,6 +117,10 @@ pub(crate) trait Pattern: Send {
     }
     /// A pipe is gone; forget it.
     fn pipe_terminated(&mut self, pipes: &mut Pipes, p: PipeIdx);
+    /// The peer reconnected and dropped what we had queued to it.
+    fn hiccuped(&mut self, pipes: &mut Pipes, p: PipeIdx) {
+        let _ = (pipes, p);
+    }
     /// Joins a RADIO/DISH group (ENOTSUP for other types).
     fn join(&mut self, pipes: &mut Pipes, group: &[u8]) -> Result<()> {
         let _ = (pipes, group);
@@ -169,6 +183,15 @@ enum Wait {
     Forever,
 }
 
+/// A tcp or ipc endpoint: the listener or connecting session serving it.
+struct Endpoint {
+    uri: String,
+    child: u64,
+    io: usize,
+    /// Our end of a connect's pipe, while it lives.
+    pipe: Option<PipeIdx>,
+}
+
 /// The socket itself, owned by one thread at a time.
 pub(crate) struct SocketCore {
     ctx: Arc<Ctx>,
@@ -187,6 +210,9 @@ pub(crate) struct SocketCore {
     term_acks: usize,
     processed_seqnum: u64,
     monitor: Arc<Monitor>,
+    endpoints: Vec<Endpoint>,
+    /// Children asked to terminate that have not finished yet.
+    awaiting: HashSet<u64>,
 }
 
 impl SocketCore {
@@ -210,6 +236,8 @@ impl SocketCore {
             term_acks: 0,
             processed_seqnum: 0,
             monitor: Arc::new(Monitor::default()),
+            endpoints: Vec::new(),
+            awaiting: HashSet::new(),
         })
     }
 
@@ -299,7 +327,20 @@ impl SocketCore {
             }
             SocketCommand::Bind(pipe) => {
                 self.processed_seqnum += 1;
-                self.attach_pipe(pipe, false);
+                let ep = pipe.endpoint().map(str::to_owned);
+                let idx = self.attach_pipe(pipe, false);
+                if let Some(ep) = ep {
+                    if let Some(e) = self.endpoints.iter_mut().find(|e| e.uri == ep && e.pipe.is_none()) {
+                        e.pipe = Some(idx);
+                    }
+                }
+            }
+            SocketCommand::ChildGone(id) => {
+                self.awaiting.remove(&id);
+                self.endpoints.retain(|e| e.child != id);
+            }
+            SocketCommand::TermEndpoint(uri) => {
+                let _ = self.term_endpoint_inner(&uri);
             }
             SocketCommand::Stop => {
                 self.monitor.stop(true);
@@ -312,6 +353,13 @@ impl SocketCore {
         match ev {
             PipeEvent::ReadActivated => self.pattern.read_activated(&mut self.pipes, idx),
             PipeEvent::WriteActivated => self.pattern.write_activated(&mut self.pipes, idx),
+            PipeEvent::Hiccuped => {
+                if self.options.immediate == 1 {
+                    self.pipes.get(idx).terminate(false);
+                } else {
+                    self.pattern.hiccuped(&mut self.pipes, idx);
+                }
+            }
             PipeEvent::Terminated => self.pipe_terminated(idx),
         }
     }
@@ -340,6 +388,11 @@ impl SocketCore {
     fn pipe_terminated(&mut self, idx: PipeIdx) {
         self.pattern.pipe_terminated(&mut self.pipes, idx);
         self.inprocs.retain(|(_, p)| *p != idx);
+        for e in self.endpoints.iter_mut() {
+            if e.pipe == Some(idx) {
+                e.pipe = None;
+            }
+        }
         self.pipes.remove(idx);
         if self.terminating {
             self.term_acks = self.term_acks.saturating_sub(1);
@@ -443,7 +496,7 @@ impl SocketCore {
     pub(crate) fn bind(&mut self, endpoint: &str) -> Result<()> {
         self.term_check()?;
         self.process_commands(Wait::No)?;
-        let (proto, _addr) = parse_uri(endpoint)?;
+        let (proto, addr) = parse_uri(endpoint)?;
         match proto {
             Protocol::Inproc => {
                 let ep = InprocEndpoint { socket: Arc::clone(&self.shared), options: self.options.clone() };
@@ -455,7 +508,120 @@ impl SocketCore {
                 self.options.connected = true;
                 Ok(())
             }
-            Protocol::Tcp | Protocol::Ipc => Err(Error::EPROTONOSUPPORT),
+            Protocol::Tcp | Protocol::Ipc => {
+                let addr = addr.to_owned();
+                match self.bind_stream(proto, &addr) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        let pair = EndpointPair { local: addr, remote: String::new(), bound: true };
+                        self.monitor.event(ZMQ_EVENT_BIND_FAILED, e.to_raw() as u64, &pair);
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    fn link(&self) -> SocketLink {
+        SocketLink { shared: Arc::clone(&self.shared), monitor: Arc::clone(&self.monitor), ctx: Arc::clone(&self.ctx) }
+    }
+
+    /// Binds a tcp or ipc endpoint and hands the listener to an I/O thread.
+    fn bind_stream(&mut self, proto: Protocol, addr: &str) -> Result<()> {
+        let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
+        let use_fd = self.options.use_fd;
+        let (sock, endpoint, ipc_file, fd) = match proto {
+            Protocol::Tcp => {
+                let sock = if use_fd != -1 {
+                    // SAFETY: ZMQ_USE_FD hands us a bound, listening socket we now own.
+                    let s = unsafe { socket2::Socket::from_raw_fd(use_fd) };
+                    s.set_nonblocking(true)?;
+                    s
+                } else {
+                    let a = crate::transport::tcp::resolve(addr, true, self.options.ipv6)?;
+                    crate::transport::tcp::listen(&a.addr, &self.options)?
+                };
+                let local = sock.local_addr()?.as_socket().ok_or(Error::EINVAL)?;
+                let endpoint = crate::transport::tcp::to_uri(&local);
+                let fd = sock.as_raw_fd();
+                (ListenSock::Tcp(mio::net::TcpListener::from_std(sock.into())), endpoint, None, fd)
+            }
+            Protocol::Ipc => {
+                if use_fd != -1 {
+                    // SAFETY: ZMQ_USE_FD hands us a bound, listening socket we now own.
+                    let s = unsafe { socket2::Socket::from_raw_fd(use_fd) };
+                    s.set_nonblocking(true)?;
+                    crate::transport::ipc::sockaddr(addr)?;
+                    let fd = s.as_raw_fd();
+                    (ListenSock::Ipc(mio::net::UnixListener::from_std(s.into())), format!("ipc://{addr}"), None, fd)
+                } else {
+                    let l = crate::transport::ipc::listen(addr, &self.options)?;
+                    let fd = l.socket.as_raw_fd();
+                    let file = Some((l.path.clone(), l.tmp_dir.clone()));
+                    (ListenSock::Ipc(mio::net::UnixListener::from_std(l.socket.into())), l.endpoint, file, fd)
+                }
+            }
+            Protocol::Inproc => return Err(Error::EINVAL),
+        };
+        let id = next_object_id();
+        let pair = EndpointPair { local: endpoint.clone(), remote: String::new(), bound: true };
+        self.monitor.event(ZMQ_EVENT_LISTENING, fd as u64, &pair);
+        let listener = Listener::new(id, sock, endpoint.clone(), self.link(), self.options.clone(), ipc_file);
+        mailbox.send(IoCommand::Launch(IoObject::Listener(Box::new(listener))));
+        self.endpoints.push(Endpoint { uri: endpoint.clone(), child: id, io, pipe: None });
+        self.last_endpoint = endpoint;
+        self.options.connected = true;
+        Ok(())
+    }
+
+    /// Connects a tcp or ipc endpoint through a session in an I/O thread.
+    fn connect_stream(&mut self, proto: Protocol, uri: &str, addr: &str) -> Result<()> {
+        let target = match proto {
+            Protocol::Tcp => {
+                crate::transport::tcp::check_connect_syntax(addr)?;
+                Target::Tcp(addr.to_owned())
+            }
+            Protocol::Ipc => {
+                crate::transport::ipc::sockaddr(addr)?;
+                Target::Ipc(addr.to_owned())
+            }
+            Protocol::Inproc => return Err(Error::EINVAL),
+        };
+        let single = matches!(self.options.socket_type, ZMQ_DEALER | ZMQ_SUB | ZMQ_PUB | ZMQ_REQ);
+        if single && self.endpoints.iter().any(|e| e.uri == uri) {
+            return Ok(());
+        }
+        let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
+        let mut pipe_idx = None;
+        let mut session_pipe = None;
+        if self.options.immediate != 1 {
+            let conflate = effective_conflate(&self.options);
+            let hwms = if conflate { [-1, -1] } else { [self.options.sndhwm, self.options.rcvhwm] };
+            let (mut ours, mut theirs) = pipepair(hwms, [conflate, conflate]);
+            ours.set_endpoint(Some(uri.to_owned()));
+            theirs.set_endpoint(Some(uri.to_owned()));
+            pipe_idx = Some(self.attach_pipe(ours, true));
+            session_pipe = Some(theirs);
+        }
+        let id = next_object_id();
+        let session = Session::connecter(id, self.link(), self.options.clone(), target, uri.to_owned(), session_pipe);
+        mailbox.send(IoCommand::Launch(IoObject::Session(Box::new(session))));
+        self.endpoints.push(Endpoint { uri: uri.to_owned(), child: id, io, pipe: pipe_idx });
+        self.last_endpoint = uri.to_owned();
+        self.options.connected = true;
+        Ok(())
+    }
+
+    /// Asks an endpoint's listener or session to finish.
+    fn term_child(&mut self, e: Endpoint) {
+        if let Some(p) = e.pipe {
+            if self.pipes.by_idx_live(p) {
+                self.pipes.get(p).terminate(false);
+            }
+        }
+        if let Some(mb) = self.ctx.io_mailbox(e.io) {
+            self.awaiting.insert(e.child);
+            mb.send(IoCommand::Term { id: e.child, linger: self.options.linger });
         }
     }
 
@@ -501,13 +667,13 @@ impl SocketCore {
     pub(crate) fn connect(&mut self, endpoint: &str) -> Result<()> {
         self.term_check()?;
         self.process_commands(Wait::No)?;
-        let (proto, _addr) = parse_uri(endpoint)?;
+        let (proto, addr) = parse_uri(endpoint)?;
         match proto {
             Protocol::Inproc => {
                 self.connect_inproc(endpoint);
                 Ok(())
             }
-            Protocol::Tcp | Protocol::Ipc => Err(Error::EPROTONOSUPPORT),
+            Protocol::Tcp | Protocol::Ipc => self.connect_stream(proto, endpoint, addr),
         }
     }
 
@@ -574,7 +740,11 @@ impl SocketCore {
     pub(crate) fn term_endpoint(&mut self, endpoint: &str) -> Result<()> {
         self.term_check()?;
         self.process_commands(Wait::No)?;
-        let (proto, _addr) = parse_uri(endpoint)?;
+        self.term_endpoint_inner(endpoint)
+    }
+
+    fn term_endpoint_inner(&mut self, endpoint: &str) -> Result<()> {
+        let (proto, addr) = parse_uri(endpoint)?;
         match proto {
             Protocol::Inproc => {
                 if self.ctx.unregister_endpoint(endpoint, self.id()) {
@@ -593,7 +763,26 @@ impl SocketCore {
                 }
                 Ok(())
             }
-            Protocol::Tcp | Protocol::Ipc => Err(Error::ENOENT),
+            Protocol::Tcp | Protocol::Ipc => {
+                let mut candidates = vec![endpoint.to_owned()];
+                if proto == Protocol::Tcp {
+                    for bindable in [false, true] {
+                        if let Ok(a) = crate::transport::tcp::resolve(addr, bindable, self.options.ipv6) {
+                            candidates.push(crate::transport::tcp::to_uri(&a.addr));
+                        }
+                    }
+                }
+                let Some(uri) = candidates.into_iter().find(|c| self.endpoints.iter().any(|e| &e.uri == c)) else {
+                    return Err(Error::ENOENT);
+                };
+                let (matching, rest): (Vec<Endpoint>, Vec<Endpoint>) =
+                    std::mem::take(&mut self.endpoints).into_iter().partition(|e| e.uri == uri);
+                self.endpoints = rest;
+                for e in matching {
+                    self.term_child(e);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -685,6 +874,12 @@ impl SocketCore {
     pub(crate) fn start_termination(&mut self) {
         self.monitor.stop(true);
         self.ctx.unregister_endpoints(self.id());
+        for e in std::mem::take(&mut self.endpoints) {
+            if let Some(mb) = self.ctx.io_mailbox(e.io) {
+                self.awaiting.insert(e.child);
+                mb.send(IoCommand::Term { id: e.child, linger: self.options.linger });
+            }
+        }
         self.terminating = true;
         for idx in self.pipes.indices() {
             let p = self.pipes.get(idx);
@@ -700,6 +895,7 @@ impl SocketCore {
         self.drain_mailbox();
         self.term_acks == 0
             && self.pipes.len() == 0
+            && self.awaiting.is_empty()
             && self.processed_seqnum == self.shared.sent_seqnum.load(Ordering::Acquire)
     }
 }

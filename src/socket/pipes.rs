@@ -52,6 +52,11 @@ impl Pipes {
         }
     }
 
+    /// Whether `idx` holds a live pipe.
+    pub fn by_idx_live(&self, idx: PipeIdx) -> bool {
+        self.slots.get(idx).is_some_and(|s| s.pipe.is_some())
+    }
+
     /// The pipe at `idx`. Patterns only keep indices of live pipes (they
     /// forget one in `pipe_terminated`), so a miss is a bug in this crate.
     #[inline]

@@ -191,3 +191,86 @@ pub fn apply_thread_scheduling(policy: i32, priority: i32, cpus: &std::collectio
         let _ = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
     }
 }
+
+/// The index of a network interface, 0 if there is none by that name.
+pub fn if_nametoindex(name: &str) -> u32 {
+    let Ok(c) = std::ffi::CString::new(name) else { return 0 };
+    // SAFETY: c is a valid NUL-terminated string.
+    unsafe { libc::if_nametoindex(c.as_ptr()) }
+}
+
+/// The first address of the named interface in the wanted family
+/// (ZMQ_IPV6 picks IPv6), as libzmq's interface-name resolution.
+pub fn interface_address(name: &str, ipv6: bool) -> Option<std::net::IpAddr> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list we free below.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return None;
+    }
+    let mut found = None;
+    let mut p = list;
+    while !p.is_null() {
+        // SAFETY: p walks the list getifaddrs returned; entries stay valid until freeifaddrs.
+        let ifa = unsafe { &*p };
+        p = ifa.ifa_next;
+        if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let ifname = unsafe { CStr::from_ptr(ifa.ifa_name) };
+        if ifname.to_bytes() != name.as_bytes() {
+            continue;
+        }
+        // SAFETY: ifa_addr is non-null and points to a sockaddr of its family.
+        let family = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
+        if ipv6 && family == libc::AF_INET6 {
+            // SAFETY: the family says this is a sockaddr_in6.
+            let sa = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+            found = Some(std::net::IpAddr::V6(std::net::Ipv6Addr::from(sa.sin6_addr.s6_addr)));
+            break;
+        }
+        if !ipv6 && family == libc::AF_INET {
+            // SAFETY: the family says this is a sockaddr_in.
+            let sa = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
+            found = Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr))));
+            break;
+        }
+    }
+    // SAFETY: list came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(list) };
+    found
+}
+
+/// The credentials (uid, gid, pid) of the process at the other end of a
+/// Unix-domain socket.
+pub fn peer_cred(fd: RawFd) -> Option<(u32, u32, i32)> {
+    // SAFETY: ucred is plain data.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: cred and len are live and sized for SO_PEERCRED.
+    let rc = unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len)
+    };
+    (rc == 0).then_some((cred.uid, cred.gid, cred.pid))
+}
+
+/// Creates a fresh private directory from a `...XXXXXX` template.
+pub fn mkdtemp(template: &str) -> io::Result<std::path::PathBuf> {
+    let c = std::ffi::CString::new(template).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let mut bytes = c.into_bytes_with_nul();
+    // SAFETY: bytes is a writable NUL-terminated template owned by us.
+    let p = unsafe { libc::mkdtemp(bytes.as_mut_ptr().cast()) };
+    if p.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    bytes.pop();
+    Ok(std::path::PathBuf::from(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Sets an integer socket option, ignoring failure (best-effort tuning).
+pub fn set_int_sockopt(fd: RawFd, level: i32, name: i32, value: i32) {
+    // SAFETY: passes a pointer to a live int of the size given.
+    let _ = unsafe {
+        libc::setsockopt(fd, level, name, (&value as *const i32).cast(), std::mem::size_of::<i32>() as libc::socklen_t)
+    };
+}

@@ -1,6 +1,8 @@
 //! Endpoint addresses: parsing `transport://address` and the per-transport
 //! address forms (tcp, ipc, inproc).
 
+pub mod ipc;
+pub mod tcp;
 pub mod tcp_address;
 
 use crate::error::{Error, Result};

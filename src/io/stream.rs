@@ -1,0 +1,119 @@
+//! A connected byte stream (TCP or Unix-domain) registered with mio, with
+//! the two operations an engine driver needs: read into a buffer and a
+//! vectored write.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+
+use mio::net::{TcpStream, UnixStream};
+use mio::{event::Source, Interest, Registry, Token};
+
+/// A connected stream.
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Ipc(UnixStream),
+}
+
+impl Stream {
+    /// Wraps a connected (or connecting) socket2 socket.
+    pub fn from_socket(s: socket2::Socket, ipc: bool) -> Stream {
+        if ipc {
+            Stream::Ipc(UnixStream::from_std(s.into()))
+        } else {
+            Stream::Tcp(TcpStream::from_std(s.into()))
+        }
+    }
+
+    /// Reads; `Ok(0)` is end of stream.
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Ipc(s) => s.read(buf),
+        }
+    }
+
+    /// Writes as much of the slices as the kernel takes.
+    pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Ipc(s) => s.write_vectored(bufs),
+        }
+    }
+
+    /// The pending error of a connect in progress, if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        match self {
+            Stream::Tcp(s) => s.take_error(),
+            Stream::Ipc(s) => s.take_error(),
+        }
+    }
+
+    /// Whether a connect in progress has completed (peer address known).
+    pub fn is_connected(&self) -> bool {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().is_ok(),
+            Stream::Ipc(s) => s.peer_addr().is_ok(),
+        }
+    }
+
+    /// The local address as an endpoint URI.
+    pub fn local_uri(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s.local_addr().map(|a| crate::transport::tcp::to_uri(&a)).unwrap_or_default(),
+            Stream::Ipc(s) => s
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| format!("ipc://{}", p.display())))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The remote address as an endpoint URI.
+    pub fn remote_uri(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(|a| crate::transport::tcp::to_uri(&a)).unwrap_or_default(),
+            Stream::Ipc(s) => s
+                .peer_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| format!("ipc://{}", p.display())))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The peer's address as the Peer-Address property gives it: the IP
+    /// for TCP, `:uid:gid:pid` credentials for IPC.
+    pub fn peer_address(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            Stream::Ipc(s) => match crate::sys::peer_cred(s.as_raw_fd()) {
+                Some((uid, gid, pid)) => format!(":{uid}:{gid}:{pid}"),
+                None => String::new(),
+            },
+        }
+    }
+
+    /// The descriptor.
+    pub fn fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Ipc(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Registers for both directions (edge-triggered).
+    pub fn register(&mut self, r: &Registry, t: Token) -> io::Result<()> {
+        let i = Interest::READABLE | Interest::WRITABLE;
+        match self {
+            Stream::Tcp(s) => s.register(r, t, i),
+            Stream::Ipc(s) => s.register(r, t, i),
+        }
+    }
+
+    /// Removes the registration.
+    pub fn deregister(&mut self, r: &Registry) {
+        let _ = match self {
+            Stream::Tcp(s) => s.deregister(r),
+            Stream::Ipc(s) => s.deregister(r),
+        };
+    }
+}
