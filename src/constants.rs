@@ -3,6 +3,7 @@
 //! generated from the C ABI crate, which re-exports them.
 #![allow(missing_docs)]
 
+/// Context options (zmq_ctx_set, zmq_ctx_get).
 pub const ZMQ_IO_THREADS: i32 = 1;
 pub const ZMQ_MAX_SOCKETS: i32 = 2;
 pub const ZMQ_SOCKET_LIMIT: i32 = 3;
@@ -13,10 +14,12 @@ pub const ZMQ_MSG_T_SIZE: i32 = 6;
 pub const ZMQ_THREAD_AFFINITY_CPU_ADD: i32 = 7;
 pub const ZMQ_THREAD_AFFINITY_CPU_REMOVE: i32 = 8;
 pub const ZMQ_THREAD_NAME_PREFIX: i32 = 9;
+/// Defaults of a new context.
 pub const ZMQ_IO_THREADS_DFLT: i32 = 1;
 pub const ZMQ_MAX_SOCKETS_DFLT: i32 = 1023;
 pub const ZMQ_THREAD_PRIORITY_DFLT: i32 = -1;
 pub const ZMQ_THREAD_SCHED_POLICY_DFLT: i32 = -1;
+/// Socket types (zmq_socket).
 pub const ZMQ_PAIR: i32 = 0;
 pub const ZMQ_PUB: i32 = 1;
 pub const ZMQ_SUB: i32 = 2;
@@ -29,6 +32,7 @@ pub const ZMQ_PUSH: i32 = 8;
 pub const ZMQ_XPUB: i32 = 9;
 pub const ZMQ_XSUB: i32 = 10;
 pub const ZMQ_STREAM: i32 = 11;
+/// Socket options (zmq_setsockopt, zmq_getsockopt).
 pub const ZMQ_AFFINITY: i32 = 4;
 pub const ZMQ_ROUTING_ID: i32 = 5;
 pub const ZMQ_SUBSCRIBE: i32 = 6;
@@ -105,24 +109,32 @@ pub const ZMQ_USE_FD: i32 = 89;
 pub const ZMQ_GSSAPI_PRINCIPAL_NAMETYPE: i32 = 90;
 pub const ZMQ_GSSAPI_SERVICE_PRINCIPAL_NAMETYPE: i32 = 91;
 pub const ZMQ_BINDTODEVICE: i32 = 92;
+/// Message properties (zmq_msg_get).
 pub const ZMQ_MORE: i32 = 1;
 pub const ZMQ_SHARED: i32 = 3;
+/// Flags of the send and receive calls.
 pub const ZMQ_DONTWAIT: i32 = 1;
 pub const ZMQ_SNDMORE: i32 = 2;
+/// Security mechanisms (ZMQ_MECHANISM).
 pub const ZMQ_NULL: i32 = 0;
 pub const ZMQ_PLAIN: i32 = 1;
 pub const ZMQ_CURVE: i32 = 2;
 pub const ZMQ_GSSAPI: i32 = 3;
+/// Longest RADIO/DISH group name, in bytes.
 pub const ZMQ_GROUP_MAX_LENGTH: i32 = 255;
+/// Deprecated socket options.
 pub const ZMQ_TCP_ACCEPT_FILTER: i32 = 38;
 pub const ZMQ_IPC_FILTER_PID: i32 = 58;
 pub const ZMQ_IPC_FILTER_UID: i32 = 59;
 pub const ZMQ_IPC_FILTER_GID: i32 = 60;
 pub const ZMQ_IPV4ONLY: i32 = 31;
+/// Deprecated message property.
 pub const ZMQ_SRCFD: i32 = 2;
+/// GSSAPI principal name types.
 pub const ZMQ_GSSAPI_NT_HOSTBASED: i32 = 0;
 pub const ZMQ_GSSAPI_NT_USER_NAME: i32 = 1;
 pub const ZMQ_GSSAPI_NT_KRB5_PRINCIPAL: i32 = 2;
+/// Socket monitor events (zmq_socket_monitor).
 pub const ZMQ_EVENT_CONNECTED: i32 = 0x0001;
 pub const ZMQ_EVENT_CONNECT_DELAYED: i32 = 0x0002;
 pub const ZMQ_EVENT_CONNECT_RETRIED: i32 = 0x0004;
@@ -135,10 +147,15 @@ pub const ZMQ_EVENT_CLOSE_FAILED: i32 = 0x0100;
 pub const ZMQ_EVENT_DISCONNECTED: i32 = 0x0200;
 pub const ZMQ_EVENT_MONITOR_STOPPED: i32 = 0x0400;
 pub const ZMQ_EVENT_ALL: i32 = 0xFFFF;
+/// Handshake failed on a system error; the event value is an errno.
 pub const ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: i32 = 0x0800;
+/// Handshake (and authentication, if any) succeeded.
 pub const ZMQ_EVENT_HANDSHAKE_SUCCEEDED: i32 = 0x1000;
+/// Handshake failed on a protocol error; the event value is a ZMQ_PROTOCOL_ERROR_*.
 pub const ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: i32 = 0x2000;
+/// Authentication refused; the event value is the ZAP status code (300, 400, 500).
 pub const ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: i32 = 0x4000;
+/// Values of ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL events.
 pub const ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED: i32 = 0x10000000;
 pub const ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND: i32 = 0x10000001;
 pub const ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE: i32 = 0x10000002;
@@ -160,69 +177,18 @@ pub const ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION: i32 = 0x20000003;
 pub const ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE: i32 = 0x20000004;
 pub const ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA: i32 = 0x20000005;
 pub const ZMQ_PROTOCOL_ERROR_WS_UNSPECIFIED: i32 = 0x30000000;
+/// Events of zmq_poll items.
 pub const ZMQ_POLLIN: i32 = 1;
 pub const ZMQ_POLLOUT: i32 = 2;
 pub const ZMQ_POLLERR: i32 = 4;
 pub const ZMQ_POLLPRI: i32 = 8;
+/// Default size of a poll set.
 pub const ZMQ_POLLITEMS_DFLT: i32 = 16;
+/// Deprecated device types (zmq_device).
 pub const ZMQ_STREAMER: i32 = 1;
 pub const ZMQ_FORWARDER: i32 = 2;
 pub const ZMQ_QUEUE: i32 = 3;
-pub const ZMQ_SERVER: i32 = 12;
-pub const ZMQ_CLIENT: i32 = 13;
-pub const ZMQ_RADIO: i32 = 14;
-pub const ZMQ_DISH: i32 = 15;
-pub const ZMQ_GATHER: i32 = 16;
-pub const ZMQ_SCATTER: i32 = 17;
-pub const ZMQ_DGRAM: i32 = 18;
-pub const ZMQ_PEER: i32 = 19;
-pub const ZMQ_CHANNEL: i32 = 20;
-pub const ZMQ_ZAP_ENFORCE_DOMAIN: i32 = 93;
-pub const ZMQ_LOOPBACK_FASTPATH: i32 = 94;
-pub const ZMQ_METADATA: i32 = 95;
-pub const ZMQ_MULTICAST_LOOP: i32 = 96;
-pub const ZMQ_ROUTER_NOTIFY: i32 = 97;
-pub const ZMQ_XPUB_MANUAL_LAST_VALUE: i32 = 98;
-pub const ZMQ_SOCKS_USERNAME: i32 = 99;
-pub const ZMQ_SOCKS_PASSWORD: i32 = 100;
-pub const ZMQ_IN_BATCH_SIZE: i32 = 101;
-pub const ZMQ_OUT_BATCH_SIZE: i32 = 102;
-pub const ZMQ_WSS_KEY_PEM: i32 = 103;
-pub const ZMQ_WSS_CERT_PEM: i32 = 104;
-pub const ZMQ_WSS_TRUST_PEM: i32 = 105;
-pub const ZMQ_WSS_HOSTNAME: i32 = 106;
-pub const ZMQ_WSS_TRUST_SYSTEM: i32 = 107;
-pub const ZMQ_ONLY_FIRST_SUBSCRIBE: i32 = 108;
-pub const ZMQ_RECONNECT_STOP: i32 = 109;
-pub const ZMQ_HELLO_MSG: i32 = 110;
-pub const ZMQ_DISCONNECT_MSG: i32 = 111;
-pub const ZMQ_PRIORITY: i32 = 112;
-pub const ZMQ_BUSY_POLL: i32 = 113;
-pub const ZMQ_HICCUP_MSG: i32 = 114;
-pub const ZMQ_XSUB_VERBOSE_UNSUBSCRIBE: i32 = 115;
-pub const ZMQ_TOPICS_COUNT: i32 = 116;
-pub const ZMQ_NORM_MODE: i32 = 117;
-pub const ZMQ_NORM_UNICAST_NACK: i32 = 118;
-pub const ZMQ_NORM_BUFFER_SIZE: i32 = 119;
-pub const ZMQ_NORM_SEGMENT_SIZE: i32 = 120;
-pub const ZMQ_NORM_BLOCK_SIZE: i32 = 121;
-pub const ZMQ_NORM_NUM_PARITY: i32 = 122;
-pub const ZMQ_NORM_NUM_AUTOPARITY: i32 = 123;
-pub const ZMQ_NORM_PUSH: i32 = 124;
-pub const ZMQ_NORM_FIXED: i32 = 0;
-pub const ZMQ_NORM_CC: i32 = 1;
-pub const ZMQ_NORM_CCL: i32 = 2;
-pub const ZMQ_NORM_CCE: i32 = 3;
-pub const ZMQ_NORM_CCE_ECNONLY: i32 = 4;
-pub const ZMQ_RECONNECT_STOP_CONN_REFUSED: i32 = 0x1;
-pub const ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED: i32 = 0x2;
-pub const ZMQ_RECONNECT_STOP_AFTER_DISCONNECT: i32 = 0x4;
-pub const ZMQ_ZERO_COPY_RECV: i32 = 10;
-pub const ZMQ_NOTIFY_CONNECT: i32 = 1;
-pub const ZMQ_NOTIFY_DISCONNECT: i32 = 2;
-pub const ZMQ_EVENT_PIPES_STATS: i32 = 0x10000;
-pub const ZMQ_CURRENT_EVENT_VERSION: i32 = 1;
-pub const ZMQ_CURRENT_EVENT_VERSION_DRAFT: i32 = 2;
+/// Deprecated aliases.
 pub const ZMQ_XREQ: i32 = ZMQ_DEALER;
 pub const ZMQ_XREP: i32 = ZMQ_ROUTER;
 pub const ZMQ_IDENTITY: i32 = ZMQ_ROUTING_ID;
@@ -231,5 +197,80 @@ pub const ZMQ_DELAY_ATTACH_ON_CONNECT: i32 = ZMQ_IMMEDIATE;
 pub const ZMQ_NOBLOCK: i32 = ZMQ_DONTWAIT;
 pub const ZMQ_FAIL_UNROUTABLE: i32 = ZMQ_ROUTER_MANDATORY;
 pub const ZMQ_ROUTER_BEHAVIOR: i32 = ZMQ_ROUTER_MANDATORY;
-pub const ZMQ_EVENT_ALL_V1: i32 = ZMQ_EVENT_ALL;
-pub const ZMQ_EVENT_ALL_V2: i32 = ZMQ_EVENT_ALL_V1 | ZMQ_EVENT_PIPES_STATS;
+
+#[cfg(zmq_draft_api)]
+pub use draft::*;
+
+/// The draft API of libzmq 4.3.5: always built here; the cfg puts these
+/// behind ZMQ_BUILD_DRAFT_API in include/zmq.h, as in libzmq's header.
+#[cfg(zmq_draft_api)]
+mod draft {
+    use super::*;
+
+    /// Socket types (DRAFT).
+    pub const ZMQ_SERVER: i32 = 12;
+    pub const ZMQ_CLIENT: i32 = 13;
+    pub const ZMQ_RADIO: i32 = 14;
+    pub const ZMQ_DISH: i32 = 15;
+    pub const ZMQ_GATHER: i32 = 16;
+    pub const ZMQ_SCATTER: i32 = 17;
+    pub const ZMQ_DGRAM: i32 = 18;
+    pub const ZMQ_PEER: i32 = 19;
+    pub const ZMQ_CHANNEL: i32 = 20;
+    /// Socket options (DRAFT).
+    pub const ZMQ_ZAP_ENFORCE_DOMAIN: i32 = 93;
+    pub const ZMQ_LOOPBACK_FASTPATH: i32 = 94;
+    pub const ZMQ_METADATA: i32 = 95;
+    pub const ZMQ_MULTICAST_LOOP: i32 = 96;
+    pub const ZMQ_ROUTER_NOTIFY: i32 = 97;
+    pub const ZMQ_XPUB_MANUAL_LAST_VALUE: i32 = 98;
+    pub const ZMQ_SOCKS_USERNAME: i32 = 99;
+    pub const ZMQ_SOCKS_PASSWORD: i32 = 100;
+    pub const ZMQ_IN_BATCH_SIZE: i32 = 101;
+    pub const ZMQ_OUT_BATCH_SIZE: i32 = 102;
+    pub const ZMQ_WSS_KEY_PEM: i32 = 103;
+    pub const ZMQ_WSS_CERT_PEM: i32 = 104;
+    pub const ZMQ_WSS_TRUST_PEM: i32 = 105;
+    pub const ZMQ_WSS_HOSTNAME: i32 = 106;
+    pub const ZMQ_WSS_TRUST_SYSTEM: i32 = 107;
+    pub const ZMQ_ONLY_FIRST_SUBSCRIBE: i32 = 108;
+    pub const ZMQ_RECONNECT_STOP: i32 = 109;
+    pub const ZMQ_HELLO_MSG: i32 = 110;
+    pub const ZMQ_DISCONNECT_MSG: i32 = 111;
+    pub const ZMQ_PRIORITY: i32 = 112;
+    pub const ZMQ_BUSY_POLL: i32 = 113;
+    pub const ZMQ_HICCUP_MSG: i32 = 114;
+    pub const ZMQ_XSUB_VERBOSE_UNSUBSCRIBE: i32 = 115;
+    pub const ZMQ_TOPICS_COUNT: i32 = 116;
+    pub const ZMQ_NORM_MODE: i32 = 117;
+    pub const ZMQ_NORM_UNICAST_NACK: i32 = 118;
+    pub const ZMQ_NORM_BUFFER_SIZE: i32 = 119;
+    pub const ZMQ_NORM_SEGMENT_SIZE: i32 = 120;
+    pub const ZMQ_NORM_BLOCK_SIZE: i32 = 121;
+    pub const ZMQ_NORM_NUM_PARITY: i32 = 122;
+    pub const ZMQ_NORM_NUM_AUTOPARITY: i32 = 123;
+    pub const ZMQ_NORM_PUSH: i32 = 124;
+    /// Values of ZMQ_NORM_MODE (DRAFT).
+    pub const ZMQ_NORM_FIXED: i32 = 0;
+    pub const ZMQ_NORM_CC: i32 = 1;
+    pub const ZMQ_NORM_CCL: i32 = 2;
+    pub const ZMQ_NORM_CCE: i32 = 3;
+    pub const ZMQ_NORM_CCE_ECNONLY: i32 = 4;
+    /// Flags of ZMQ_RECONNECT_STOP (DRAFT).
+    pub const ZMQ_RECONNECT_STOP_CONN_REFUSED: i32 = 0x1;
+    pub const ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED: i32 = 0x2;
+    pub const ZMQ_RECONNECT_STOP_AFTER_DISCONNECT: i32 = 0x4;
+    /// Context option (DRAFT).
+    pub const ZMQ_ZERO_COPY_RECV: i32 = 10;
+    /// Flags of ZMQ_ROUTER_NOTIFY (DRAFT).
+    pub const ZMQ_NOTIFY_CONNECT: i32 = 1;
+    pub const ZMQ_NOTIFY_DISCONNECT: i32 = 2;
+    /// Monitor event with pipe statistics (DRAFT).
+    pub const ZMQ_EVENT_PIPES_STATS: i32 = 0x10000;
+    /// Monitor event formats (zmq_socket_monitor_versioned, DRAFT).
+    pub const ZMQ_CURRENT_EVENT_VERSION: i32 = 1;
+    pub const ZMQ_CURRENT_EVENT_VERSION_DRAFT: i32 = 2;
+    /// All events of each monitor event format (DRAFT).
+    pub const ZMQ_EVENT_ALL_V1: i32 = ZMQ_EVENT_ALL;
+    pub const ZMQ_EVENT_ALL_V2: i32 = ZMQ_EVENT_ALL_V1 | ZMQ_EVENT_PIPES_STATS;
+}

@@ -40,7 +40,7 @@ impl Pattern for Dealer {
         self.lb.attach(p);
     }
 
-    fn setsockopt(&mut self, _opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(&mut self, _pipes: &mut Pipes, _opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
         match (option, as_int(v)) {
             (ZMQ_PROBE_ROUTER, Some(x)) if x >= 0 => {
                 self.probe_router = x != 0;
@@ -58,11 +58,11 @@ impl Pattern for Dealer {
         self.fq.recv(pipes).ok_or(Error::EAGAIN)
     }
 
-    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_in(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         self.fq.has_in(pipes)
     }
 
-    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_out(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         self.lb.has_out(pipes)
     }
 

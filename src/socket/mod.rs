@@ -12,6 +12,7 @@
 //! RCVTIMEO/SNDTIMEO), processes the commands that arrived, and retries.
 
 pub(crate) mod dealer;
+pub(crate) mod dist;
 pub(crate) mod fq;
 pub(crate) mod lb;
 pub(crate) mod pair;
@@ -21,6 +22,9 @@ pub(crate) mod push;
 pub(crate) mod rep;
 pub(crate) mod req;
 pub(crate) mod router;
+pub(crate) mod trie;
+pub(crate) mod xpub;
+pub(crate) mod xsub;
 
 use std::collections::HashSet;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -98,12 +102,12 @@ pub(crate) trait Pattern: Send {
         Err(Error::ENOTSUP)
     }
     /// Whether a frame can be received without blocking.
-    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_in(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         let _ = pipes;
         false
     }
     /// Whether a frame can be sent without blocking.
-    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_out(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         let _ = pipes;
         false
     }
@@ -137,7 +141,7 @@ pub(crate) trait Pattern: Send {
         Err(Error::ENOTSUP)
     }
     /// A socket-type option; EINVAL lets the common options try.
-    fn setsockopt(&mut self, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
         let _ = (opts, option, v);
         Err(Error::EINVAL)
     }
@@ -170,6 +174,17 @@ fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>
         ZMQ_REP => {
             opts.recv_routing_id = true;
             Box::new(rep::Rep::new())
+        }
+        ZMQ_PUB => Box::new(xpub::XPub::new(true)),
+        ZMQ_XPUB => Box::new(xpub::XPub::new(false)),
+        ZMQ_SUB => {
+            opts.filter = true;
+            opts.linger = 0;
+            Box::new(xsub::XSub::new(true))
+        }
+        ZMQ_XSUB => {
+            opts.linger = 0;
+            Box::new(xsub::XSub::new(false))
         }
         _ => return Err(Error::EINVAL),
     })
@@ -404,7 +419,7 @@ impl SocketCore {
     /// `zmq_setsockopt`.
     pub(crate) fn setsockopt(&mut self, option: i32, v: OptVal<'_>) -> Result<()> {
         self.term_check()?;
-        match self.pattern.setsockopt(&mut self.options, option, v) {
+        match self.pattern.setsockopt(&mut self.pipes, &mut self.options, option, v) {
             Err(Error::EINVAL) => {}
             other => return other,
         }
@@ -456,10 +471,10 @@ impl SocketCore {
 
     fn events(&mut self) -> i32 {
         let mut ev = 0;
-        if self.pattern.has_out(&mut self.pipes) {
+        if self.pattern.has_out(&mut self.pipes, &self.options) {
             ev |= ZMQ_POLLOUT;
         }
-        if self.pattern.has_in(&mut self.pipes) {
+        if self.pattern.has_in(&mut self.pipes, &self.options) {
             ev |= ZMQ_POLLIN;
         }
         ev

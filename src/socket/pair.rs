@@ -42,11 +42,11 @@ impl Pattern for Pair {
         pipes.get(p).read().ok_or(Error::EAGAIN)
     }
 
-    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_in(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         self.pipe.is_some_and(|p| pipes.get(p).check_read())
     }
 
-    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_out(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         self.pipe.is_some_and(|p| pipes.get(p).check_write())
     }
 }

@@ -29,7 +29,7 @@ impl Pattern for Pull {
         self.fq.recv(pipes).ok_or(Error::EAGAIN)
     }
 
-    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_in(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         self.fq.has_in(pipes)
     }
 }

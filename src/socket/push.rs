@@ -30,7 +30,7 @@ impl Pattern for Push {
         self.lb.send(pipes, msg)
     }
 
-    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_out(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         self.lb.has_out(pipes)
     }
 }

@@ -25,8 +25,8 @@ impl Pattern for Rep {
         self.router.attach(pipes, opts, p, local);
     }
 
-    fn setsockopt(&mut self, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
-        self.router.setsockopt(opts, option, v)
+    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+        self.router.setsockopt(_pipes, opts, option, v)
     }
 
     fn send(&mut self, pipes: &mut Pipes, opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
@@ -70,12 +70,12 @@ impl Pattern for Rep {
         Ok(m)
     }
 
-    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
-        !self.sending_reply && self.router.has_in(pipes)
+    fn has_in(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
+        !self.sending_reply && self.router.has_in(pipes, _opts)
     }
 
-    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
-        self.sending_reply && self.router.has_out(pipes)
+    fn has_out(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
+        self.sending_reply && self.router.has_out(pipes, _opts)
     }
 
     fn read_activated(&mut self, pipes: &mut Pipes, p: PipeIdx) {

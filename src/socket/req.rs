@@ -60,7 +60,7 @@ impl Pattern for Req {
         self.dealer.attach(pipes, opts, p, local);
     }
 
-    fn setsockopt(&mut self, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
         match (option, as_int(v)) {
             (ZMQ_REQ_CORRELATE, Some(x)) if x >= 0 => {
                 self.request_id_frames = x != 0;
@@ -70,7 +70,7 @@ impl Pattern for Req {
                 self.strict = x == 0;
                 Ok(())
             }
-            _ => self.dealer.setsockopt(opts, option, v),
+            _ => self.dealer.setsockopt(_pipes, opts, option, v),
         }
     }
 
@@ -144,15 +144,15 @@ impl Pattern for Req {
         Ok(m)
     }
 
-    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
-        self.receiving_reply && self.dealer.has_in(pipes)
+    fn has_in(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
+        self.receiving_reply && self.dealer.has_in(pipes, _opts)
     }
 
-    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_out(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         if self.receiving_reply && self.strict {
             return false;
         }
-        self.dealer.has_out(pipes)
+        self.dealer.has_out(pipes, _opts)
     }
 
     fn read_activated(&mut self, pipes: &mut Pipes, p: PipeIdx) {

@@ -165,7 +165,7 @@ impl Pattern for Router {
         }
     }
 
-    fn setsockopt(&mut self, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
         let int = as_int(v);
         match (option, int) {
             (ZMQ_ROUTER_RAW, Some(x)) if x >= 0 => {
@@ -316,7 +316,7 @@ impl Pattern for Router {
         }
     }
 
-    fn has_in(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_in(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         if self.more_in || self.prefetched {
             return true;
         }
@@ -334,7 +334,7 @@ impl Pattern for Router {
         Ok(if pipes.peek(out.pipe).check_hwm() { ZMQ_POLLOUT } else { 0 })
     }
 
-    fn has_out(&mut self, pipes: &mut Pipes) -> bool {
+    fn has_out(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         if !self.mandatory {
             return true;
         }

@@ -1,0 +1,86 @@
+//! Publish-subscribe through the Rust API over inproc, tcp and ipc.
+
+use std::thread;
+use std::time::Duration;
+
+use zmqrs::{Context, SocketType, DONTWAIT};
+
+fn wait_for<F: FnMut() -> bool>(mut f: F) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    panic!("condition never became true");
+}
+
+#[test]
+fn pub_sub_filters_by_prefix() {
+    for ep in ["inproc://ps", "tcp://127.0.0.1:*"] {
+        let ctx = Context::new();
+        let publisher = ctx.socket(SocketType::PUB).unwrap();
+        publisher.bind(ep).unwrap();
+        let ep = publisher.get_last_endpoint().unwrap();
+        let sub = ctx.socket(SocketType::SUB).unwrap();
+        sub.set_subscribe(b"news").unwrap();
+        sub.connect(&ep).unwrap();
+        // Subscriptions travel asynchronously: publish until one arrives.
+        wait_for(|| {
+            publisher.send("news: first", 0).unwrap();
+            sub.recv_bytes(DONTWAIT).is_ok()
+        });
+        publisher.send("sport: no", 0).unwrap();
+        publisher.send("news: yes", 0).unwrap();
+        sub.set_rcvtimeo(2000).unwrap();
+        // Earlier probes may still be in flight; the filtered one never comes.
+        loop {
+            let m = sub.recv_bytes(0).unwrap();
+            assert!(m.starts_with(b"news"), "{:?}", String::from_utf8_lossy(&m));
+            if m == b"news: yes" {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn xpub_sees_subscriptions_and_cancels() {
+    let ctx = Context::new();
+    let xpub = ctx.socket(SocketType::XPUB).unwrap();
+    xpub.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = xpub.get_last_endpoint().unwrap();
+    let sub = ctx.socket(SocketType::SUB).unwrap();
+    sub.connect(&ep).unwrap();
+    sub.set_subscribe(b"a").unwrap();
+    xpub.set_rcvtimeo(2000).unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01a");
+    sub.set_unsubscribe(b"a").unwrap();
+    assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x00a");
+}
+
+#[test]
+fn xsub_forwarding_device() {
+    let ctx = Context::new();
+    let publisher = ctx.socket(SocketType::PUB).unwrap();
+    publisher.bind("inproc://up").unwrap();
+    let xsub = ctx.socket(SocketType::XSUB).unwrap();
+    xsub.connect("inproc://up").unwrap();
+    let xpub = ctx.socket(SocketType::XPUB).unwrap();
+    xpub.bind("inproc://down").unwrap();
+    let sub = ctx.socket(SocketType::SUB).unwrap();
+    sub.connect("inproc://down").unwrap();
+    sub.set_subscribe(b"").unwrap();
+    // Forward the subscription upstream by hand.
+    xpub.set_rcvtimeo(2000).unwrap();
+    let s = xpub.recv_bytes(0).unwrap();
+    assert_eq!(s, b"\x01");
+    xsub.send(s, 0).unwrap();
+    wait_for(|| {
+        publisher.send("hello", 0).unwrap();
+        xsub.recv_bytes(DONTWAIT).is_ok()
+    });
+    xpub.send("world", 0).unwrap();
+    sub.set_rcvtimeo(2000).unwrap();
+    assert_eq!(sub.recv_bytes(0).unwrap(), b"world");
+}
