@@ -519,6 +519,13 @@ impl Socket {
         self.with(|s| s.monitor(endpoint, events, version, socket_type))
     }
 
+    /// Asks every pipe for its queue lengths, reported as
+    /// ZMQ_EVENT_PIPES_STATS monitor events (EINVAL unless the monitor
+    /// asked for them, EAGAIN without pipes).
+    pub fn monitor_pipes_stats(&self) -> Result<()> {
+        self.with(|s| s.pipes_stats())
+    }
+
     /// Joins a group (DISH sockets; ENOTSUP otherwise).
     pub fn join(&self, group: &[u8]) -> Result<()> {
         self.with(|s| s.join(group))

@@ -90,6 +90,8 @@ errors! {
     ENOTCONN = libc::ENOTCONN,
     /// Timed out.
     ETIMEDOUT = libc::ETIMEDOUT,
+    /// File name too long (an ipc path beyond the system's limit).
+    ENAMETOOLONG = libc::ENAMETOOLONG,
     /// Host unreachable: no peer with that routing id (ROUTER_MANDATORY).
     EHOSTUNREACH = libc::EHOSTUNREACH,
     /// Connection reset by the network.

@@ -103,7 +103,7 @@ impl Monitor {
 
     /// Whether anyone listens for `event`.
     pub(crate) fn wants(&self, event: i32) -> bool {
-        self.active.lock().as_ref().is_some_and(|a| a.events & event as u64 != 0)
+        self.active.lock().as_ref().is_some_and(|a| a.events & event as u32 as u64 != 0)
     }
 
     /// Posts an event with one value.

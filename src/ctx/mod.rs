@@ -97,6 +97,9 @@ pub(crate) struct Ctx {
     registry: Mutex<Registry>,
     all_reaped: Condvar,
     inproc: Mutex<Inproc>,
+    /// The process that created the context: after fork() the child has
+    /// none of its threads, so it may only tear the context down.
+    pid: u32,
 }
 
 /// Socket ids are unique across contexts, like libzmq's max_socket_id.
@@ -109,6 +112,7 @@ impl Ctx {
             registry: Mutex::new(Registry { starting: true, ..Registry::default() }),
             all_reaped: Condvar::new(),
             inproc: Mutex::new(Inproc::default()),
+            pid: std::process::id(),
         })
     }
 
@@ -250,6 +254,12 @@ impl Ctx {
 
     /// Hands a closed socket to the reaper, which finishes it.
     pub(crate) fn reap(&self, core: Box<SocketCore>) {
+        if self.forked() {
+            // No reaper in a forked child: the socket just goes away.
+            self.registry.lock().sockets.remove(&core.id());
+            drop(core);
+            return;
+        }
         let reg = self.registry.lock();
         match &reg.reaper {
             Some(r) => r.reap(core),
@@ -281,7 +291,20 @@ impl Ctx {
 
     /// `zmq_ctx_term`: stop all sockets, wait until all are closed and
     /// reaped, then stop the threads.
+    fn forked(&self) -> bool {
+        std::process::id() != self.pid
+    }
+
     pub(crate) fn terminate(self: &Arc<Ctx>) -> Result<()> {
+        if self.forked() {
+            // The threads live in the parent; their handles mean nothing here.
+            let mut reg = self.registry.lock();
+            reg.terminating = true;
+            reg.sockets.clear();
+            std::mem::forget(reg.reaper.take());
+            std::mem::forget(std::mem::take(&mut reg.io_threads));
+            return Ok(());
+        }
         // Inproc connects that never met a bind: bind them to a throw-away
         // socket so that their pipes finish the termination handshake.
         let pending: Vec<String> = {

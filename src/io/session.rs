@@ -208,7 +208,7 @@ impl Session {
             Some(Target::Ipc(path)) => (crate::transport::ipc::connect(path), true),
             None => return,
         };
-        let sock = match result {
+        let (sock, done) = match result {
             Ok(s) => s,
             Err(e) => {
                 self.connect_failed(env, e.to_raw());
@@ -222,7 +222,7 @@ impl Session {
             return;
         }
         self.connecting = Some(Connecting { stream, fd });
-        if self.connecting.as_ref().is_some_and(|c| c.stream.is_connected()) {
+        if done {
             self.connected(env);
             return;
         }
@@ -334,6 +334,11 @@ impl Session {
         };
         match ev {
             Some(PipeEvent::Terminated) => self.pipe_terminated(env, key),
+            Some(PipeEvent::StatsRequested(theirs)) => {
+                if let Some((_, p)) = self.pipe.as_ref().filter(|(k, _)| *k == key) {
+                    p.reply_stats(theirs);
+                }
+            }
             Some(PipeEvent::ReadActivated) if self.conn.is_none() => {
                 // No engine to read: still notice a delimiter while terminating.
                 if let Some((_, p)) = self.pipe.as_mut() {
@@ -419,8 +424,8 @@ impl Session {
         let conflate = effective_conflate(&self.options);
         let hwms = if conflate { [-1, -1] } else { [self.options.rcvhwm, self.options.sndhwm] };
         let (ours, mut theirs) = pipepair(hwms, [conflate, conflate]);
-        let ep = if self.active() { self.endpoint.clone() } else { self.conn.as_ref().map(|c| c.pair.local.clone()).unwrap_or_default() };
-        theirs.set_endpoint(Some(ep));
+        let pair = self.conn.as_ref().map(|c| c.pair.clone()).unwrap_or_else(|| self.unconnected_pair());
+        theirs.set_endpoint(Some(pair));
         self.link.shared.sent_seqnum.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.link.shared.mailbox.send(SocketCommand::Bind(theirs));
         self.adopt_pipe(env, ours);

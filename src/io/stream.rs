@@ -60,11 +60,11 @@ impl Stream {
     pub fn local_uri(&self) -> String {
         match self {
             Stream::Tcp(s) => s.local_addr().map(|a| crate::transport::tcp::to_uri(&a)).unwrap_or_default(),
-            Stream::Ipc(s) => s
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_pathname().map(|p| format!("ipc://{}", p.display())))
-                .unwrap_or_default(),
+            // An unnamed (connecting) unix socket is "ipc://", as libzmq names it.
+            Stream::Ipc(s) => format!(
+                "ipc://{}",
+                s.local_addr().ok().and_then(|a| a.as_pathname().map(|p| p.display().to_string())).unwrap_or_default()
+            ),
         }
     }
 
@@ -72,11 +72,10 @@ impl Stream {
     pub fn remote_uri(&self) -> String {
         match self {
             Stream::Tcp(s) => s.peer_addr().map(|a| crate::transport::tcp::to_uri(&a)).unwrap_or_default(),
-            Stream::Ipc(s) => s
-                .peer_addr()
-                .ok()
-                .and_then(|a| a.as_pathname().map(|p| format!("ipc://{}", p.display())))
-                .unwrap_or_default(),
+            Stream::Ipc(s) => format!(
+                "ipc://{}",
+                s.peer_addr().ok().and_then(|a| a.as_pathname().map(|p| p.display().to_string())).unwrap_or_default()
+            ),
         }
     }
 

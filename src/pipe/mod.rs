@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::monitor::EndpointPair;
 use crate::msg::{flags, Message};
 
 /// Process-wide unique id of one pipe end; commands are addressed by it.
@@ -51,6 +52,10 @@ pub(crate) enum PipeCmd {
     /// The peer reconnected: write into this fresh queue from now on; what
     /// was queued in the old one is dropped (`msgs_read` is the peer's count).
     Hiccup(Outbound, u64),
+    /// The peer wants our queue length; it has this many queued to us.
+    StatsRequest(u64),
+    /// Queue lengths for a stats request: (ours towards the peer, the peer's towards us).
+    StatsReply(u64, u64),
 }
 
 impl std::fmt::Debug for PipeCmd {
@@ -64,6 +69,8 @@ impl std::fmt::Debug for PipeCmd {
             PipeCmd::Boost(a, b, c, d) => write!(f, "Boost({a}, {b}, {c}, {d})"),
             PipeCmd::DisconnectMsg(_) => f.write_str("DisconnectMsg"),
             PipeCmd::Hiccup(..) => f.write_str("Hiccup"),
+            PipeCmd::StatsRequest(n) => write!(f, "StatsRequest({n})"),
+            PipeCmd::StatsReply(a, b) => write!(f, "StatsReply({a}, {b})"),
         }
     }
 }
@@ -89,7 +96,7 @@ struct Link {
 }
 
 /// The event an end reports to its owner after processing a command.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub(crate) enum PipeEvent {
     /// Messages can be read again.
     ReadActivated,
@@ -97,6 +104,10 @@ pub(crate) enum PipeEvent {
     WriteActivated,
     /// The peer reconnected and dropped what we had queued (resend state).
     Hiccuped,
+    /// The peer asks for queue lengths (it has this many queued to us).
+    StatsRequested(u64),
+    /// Queue lengths arrived: (outbound, inbound) for ZMQ_EVENT_PIPES_STATS.
+    Stats(u64, u64),
     /// The handshake is complete; the owner drops the end.
     Terminated,
 }
@@ -147,8 +158,8 @@ pub(crate) struct Pipe {
     routing_id: Vec<u8>,
     /// The peer's routing id as a SERVER/PEER knows it.
     server_routing_id: u32,
-    /// The endpoint this pipe belongs to (for zmq_disconnect), if any.
-    endpoint: Option<String>,
+    /// The connection this pipe carries (for zmq_disconnect and events), if any.
+    endpoint: Option<EndpointPair>,
     disconnect_msg: Option<Message>,
 }
 
@@ -445,6 +456,8 @@ impl Pipe {
                 self.disconnect_msg = Some(m);
                 None
             }
+            PipeCmd::StatsRequest(n) => Some(PipeEvent::StatsRequested(n)),
+            PipeCmd::StatsReply(outbound, inbound) => Some(PipeEvent::Stats(outbound, inbound)),
             PipeCmd::Hiccup(out, msgs_read) => {
                 if self.outbound.is_none() {
                     return None;
@@ -598,14 +611,24 @@ impl Pipe {
         self.server_routing_id = id;
     }
 
-    /// The endpoint that created this pipe, if any.
-    pub fn endpoint(&self) -> Option<&str> {
-        self.endpoint.as_deref()
+    /// The connection this pipe carries, if any.
+    pub fn endpoint(&self) -> Option<&EndpointPair> {
+        self.endpoint.as_ref()
     }
 
-    /// Records the endpoint that created this pipe.
-    pub fn set_endpoint(&mut self, ep: Option<String>) {
+    /// Records the connection this pipe carries.
+    pub fn set_endpoint(&mut self, ep: Option<EndpointPair>) {
         self.endpoint = ep;
+    }
+
+    /// Asks the peer end for its queue length (ZMQ_EVENT_PIPES_STATS).
+    pub fn request_stats(&self) {
+        self.send_to_peer(PipeCmd::StatsRequest(self.queued_out()));
+    }
+
+    /// Answers a stats request: our outbound queue length with theirs.
+    pub fn reply_stats(&self, their_outbound: u64) {
+        self.send_to_peer(PipeCmd::StatsReply(their_outbound, self.queued_out()));
     }
 
     /// The message to queue to the peer when this pipe is disconnected.

@@ -342,7 +342,7 @@ impl SocketCore {
             }
             SocketCommand::Bind(pipe) => {
                 self.processed_seqnum += 1;
-                let ep = pipe.endpoint().map(str::to_owned);
+                let ep = pipe.endpoint().map(|p| p.identifier().to_owned());
                 let idx = self.attach_pipe(pipe, false);
                 if let Some(ep) = ep {
                     if let Some(e) = self.endpoints.iter_mut().find(|e| e.uri == ep && e.pipe.is_none()) {
@@ -368,6 +368,11 @@ impl SocketCore {
         match ev {
             PipeEvent::ReadActivated => self.pattern.read_activated(&mut self.pipes, idx),
             PipeEvent::WriteActivated => self.pattern.write_activated(&mut self.pipes, idx),
+            PipeEvent::StatsRequested(theirs) => self.pipes.get(idx).reply_stats(theirs),
+            PipeEvent::Stats(outbound, inbound) => {
+                let pair = self.pipes.peek(idx).endpoint().cloned().unwrap_or_default();
+                self.monitor.event_values(ZMQ_EVENT_PIPES_STATS as u64, &[outbound, inbound], &pair);
+            }
             PipeEvent::Hiccuped => {
                 if self.options.immediate == 1 {
                     self.pipes.get(idx).terminate(false);
@@ -488,6 +493,22 @@ impl SocketCore {
     pub(crate) fn monitor(&mut self, endpoint: Option<&str>, events: u64, version: i32, socket_type: i32) -> Result<()> {
         self.term_check()?;
         self.monitor.start(&self.ctx, endpoint, events, version, socket_type)
+    }
+
+    /// `zmq_socket_monitor_pipes_stats`: every pipe reports its queue lengths
+    /// as a ZMQ_EVENT_PIPES_STATS event.
+    pub(crate) fn pipes_stats(&mut self) -> Result<()> {
+        if !self.monitor.wants(ZMQ_EVENT_PIPES_STATS) {
+            return Err(Error::EINVAL);
+        }
+        let idxs = self.pipes.indices();
+        if idxs.is_empty() {
+            return Err(Error::EAGAIN);
+        }
+        for i in idxs {
+            self.pipes.peek(i).request_stats();
+        }
+        Ok(())
     }
 
     /// `zmq_join`.
@@ -613,8 +634,9 @@ impl SocketCore {
             let conflate = effective_conflate(&self.options);
             let hwms = if conflate { [-1, -1] } else { [self.options.sndhwm, self.options.rcvhwm] };
             let (mut ours, mut theirs) = pipepair(hwms, [conflate, conflate]);
-            ours.set_endpoint(Some(uri.to_owned()));
-            theirs.set_endpoint(Some(uri.to_owned()));
+            let pair = EndpointPair { local: String::new(), remote: uri.to_owned(), bound: false };
+            ours.set_endpoint(Some(pair.clone()));
+            theirs.set_endpoint(Some(pair));
             pipe_idx = Some(self.attach_pipe(ours, true));
             session_pipe = Some(theirs);
         }
@@ -887,7 +909,6 @@ impl SocketCore {
     /// Starts closing (called by the reaper): stop accepting peers, ask
     /// every pipe to terminate, and wait for their acknowledgements.
     pub(crate) fn start_termination(&mut self) {
-        self.monitor.stop(true);
         self.ctx.unregister_endpoints(self.id());
         for e in std::mem::take(&mut self.endpoints) {
             if let Some(mb) = self.ctx.io_mailbox(e.io) {
@@ -912,6 +933,14 @@ impl SocketCore {
             && self.pipes.len() == 0
             && self.awaiting.is_empty()
             && self.processed_seqnum == self.shared.sent_seqnum.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for SocketCore {
+    fn drop(&mut self) {
+        // Last of all, as libzmq: events raised while closing (CLOSED,
+        // DISCONNECTED) reach the monitor before MONITOR_STOPPED.
+        self.monitor.stop(true);
     }
 }
 

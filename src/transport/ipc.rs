@@ -16,7 +16,7 @@ const SUN_PATH_MAX: usize = 108;
 /// The socket address of an ipc endpoint path (`@name` is abstract).
 pub fn sockaddr(path: &str) -> Result<SockAddr> {
     if path.len() >= SUN_PATH_MAX {
-        return Err(Error::from_raw(libc::ENAMETOOLONG).unwrap_or(Error::EINVAL));
+        return Err(Error::ENAMETOOLONG);
     }
     if path == "@" {
         return Err(Error::EINVAL);
@@ -92,14 +92,15 @@ pub fn listen(path: &str, o: &Options) -> Result<IpcListen> {
     }
 }
 
-/// Starts a non-blocking connect to an ipc path.
-pub fn connect(path: &str) -> Result<Socket> {
+/// Starts a non-blocking connect to an ipc path; returns the socket and
+/// whether the connect already completed.
+pub fn connect(path: &str) -> Result<(Socket, bool)> {
     let addr = sockaddr(path)?;
     let s = Socket::new(Domain::UNIX, Type::STREAM.cloexec(), None)?;
     s.set_nonblocking(true)?;
     match s.connect(&addr) {
-        Ok(()) => Ok(s),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.raw_os_error() == Some(libc::EAGAIN) => Ok(s),
+        Ok(()) => Ok((s, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.raw_os_error() == Some(libc::EAGAIN) => Ok((s, false)),
         Err(e) => Err(Error::from_io(&e)),
     }
 }

@@ -188,17 +188,17 @@ pub fn listen(addr: &SocketAddr, o: &Options) -> Result<Socket> {
     Ok(s)
 }
 
-/// Starts a non-blocking connect; returns the socket with the connect in
-/// progress (or done).
-pub fn connect(a: &TcpAddr, o: &Options) -> Result<Socket> {
+/// Starts a non-blocking connect; returns the socket and whether the
+/// connect already completed (else it is in progress).
+pub fn connect(a: &TcpAddr, o: &Options) -> Result<(Socket, bool)> {
     let s = open_socket(&a.addr, o)?;
     if let Some(src) = a.src {
         s.set_reuse_address(true)?;
         s.bind(&SockAddr::from(src))?;
     }
     match s.connect(&SockAddr::from(a.addr)) {
-        Ok(()) => Ok(s),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.raw_os_error() == Some(libc::EINTR) => Ok(s),
+        Ok(()) => Ok((s, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.raw_os_error() == Some(libc::EINTR) => Ok((s, false)),
         Err(e) => Err(Error::from_io(&e)),
     }
 }

@@ -26,7 +26,8 @@ pub fn parse_mask(s: &str, ipv6: bool) -> Result<Mask> {
     }
     let full = if addr.is_ipv6() { 128 } else { 32 };
     let bits = match bits_s {
-        None | Some("") => full,
+        None => full,
+        Some("") => return Err(Error::EINVAL),
         Some("0") => 0,
         Some(b) => match b.parse::<u32>() {
             Ok(n) if n >= 1 && n <= full => n,

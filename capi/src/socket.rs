@@ -1,0 +1,466 @@
+//! Sockets: creation, options, endpoints, sending and receiving.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ptr;
+
+use zmqrs::{Error, Message, Socket};
+
+use crate::constants::*;
+use crate::context::ctx_of;
+use crate::handle::{Pool, SOCKET_TAG};
+use crate::message::{live, store, zmq_msg_t};
+use crate::{boundary, fail, rc};
+
+pub(crate) static SOCKETS: Pool<Socket> = Pool::new(SOCKET_TAG);
+
+/// The socket behind a handle, or ENOTSOCK.
+pub(crate) unsafe fn sock_of<'a>(s: *mut c_void) -> Option<&'a Socket> {
+    // SAFETY: forwarded contract: s is NULL or a handle from zmq_socket.
+    let sock = unsafe { SOCKETS.get(s) };
+    if sock.is_none() {
+        crate::set_errno(Error::ENOTSOCK.to_raw());
+    }
+    sock
+}
+
+/// A C string argument as UTF-8 (EINVAL for NULL; invalid UTF-8 is replaced).
+unsafe fn str_arg<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    Some(unsafe { CStr::from_ptr(p) }.to_string_lossy())
+}
+
+/// Creates a socket of `type_` in a context.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void {
+    boundary("zmq_socket", || {
+        // SAFETY: context is NULL or a handle from zmq_ctx_new.
+        let Some(ctx) = (unsafe { ctx_of(context) }) else { return ptr::null_mut() };
+        match ctx.socket_raw(type_) {
+            Ok(s) => SOCKETS.alloc(s) as *mut c_void,
+            Err(e) => fail(e, ptr::null_mut()),
+        }
+    })
+}
+
+/// Closes a socket; pending messages are sent in the background (ZMQ_LINGER).
+#[no_mangle]
+pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
+    boundary("zmq_close", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        match unsafe { SOCKETS.release(s) } {
+            Some(sock) => {
+                drop(sock);
+                0
+            }
+            None => fail(Error::ENOTSOCK, -1),
+        }
+    })
+}
+
+/// Sets a socket option.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_setsockopt(s: *mut c_void, option: c_int, optval: *const c_void, optvallen: usize) -> c_int {
+    boundary("zmq_setsockopt", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        // SAFETY: the caller passes optvallen readable bytes at optval.
+        let value = unsafe { crate::util::bytes(optval, optvallen) };
+        rc(sock.setsockopt_raw(option, value))
+    })
+}
+
+/// Reads a socket option; `*optvallen` is the buffer size in, the value size out.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_getsockopt(s: *mut c_void, option: c_int, optval: *mut c_void, optvallen: *mut usize) -> c_int {
+    boundary("zmq_getsockopt", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        if optvallen.is_null() {
+            return fail(Error::EFAULT, -1);
+        }
+        // SAFETY: non-null pointer to the buffer size.
+        let len = unsafe { *optvallen };
+        // SAFETY: the caller passes len writable bytes at optval.
+        let Some(buf) = (unsafe { crate::util::bytes_mut(optval, len) }) else {
+            return fail(Error::EFAULT, -1);
+        };
+        match sock.getsockopt_raw(option, buf) {
+            Ok(n) => {
+                // SAFETY: checked non-null above.
+                unsafe { *optvallen = n };
+                0
+            }
+            Err(e) => fail(e, -1),
+        }
+    })
+}
+
+macro_rules! endpoint_fn {
+    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(s: *mut c_void, addr: *const c_char) -> c_int {
+            boundary(stringify!($name), || {
+                // SAFETY: s is NULL or a handle from zmq_socket.
+                let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+                // SAFETY: addr is NULL or a NUL-terminated string.
+                match unsafe { str_arg(addr) } {
+                    Some(a) => rc(sock.$method(&a)),
+                    None => fail(Error::EINVAL, -1),
+                }
+            })
+        }
+    };
+}
+
+endpoint_fn!(
+    /// Accepts connections on an endpoint.
+    zmq_bind, bind
+);
+endpoint_fn!(
+    /// Connects to an endpoint.
+    zmq_connect, connect
+);
+endpoint_fn!(
+    /// Stops accepting connections on an endpoint.
+    zmq_unbind, unbind
+);
+endpoint_fn!(
+    /// Disconnects from an endpoint.
+    zmq_disconnect, disconnect
+);
+
+/// Clamps a size to the `int` libzmq returns.
+fn size_rc(n: usize) -> c_int {
+    n.min(c_int::MAX as usize) as c_int
+}
+
+fn send_message(sock: &Socket, m: Message, flags: c_int) -> c_int {
+    let n = m.len();
+    match sock.send_msg(m, flags) {
+        Ok(()) => size_rc(n),
+        Err((e, _)) => fail(e, -1),
+    }
+}
+
+/// Sends `len` bytes from `buf` as one frame; returns the size.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+    boundary("zmq_send", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        if buf.is_null() && len != 0 {
+            return fail(Error::EFAULT, -1);
+        }
+        // SAFETY: the caller passes len readable bytes at buf.
+        let data = unsafe { crate::util::bytes(buf, len) }.unwrap_or(&[]);
+        send_message(sock, Message::from_slice(data), flags)
+    })
+}
+
+/// Sends `len` bytes at `buf` without copying; the buffer must stay valid and
+/// unchanged for the life of the library.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_send_const(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+    boundary("zmq_send_const", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        if buf.is_null() && len != 0 {
+            return fail(Error::EFAULT, -1);
+        }
+        // SAFETY: zmq_send_const's contract: the buffer is constant and lives
+        // as long as any message made from it.
+        let m = unsafe { Message::from_raw_parts(buf as *mut u8, len, None) };
+        send_message(sock, m, flags)
+    })
+}
+
+/// Receives one frame into `buf` (truncated to `len`); returns its full size.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int {
+    boundary("zmq_recv", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        match sock.recv_msg(flags) {
+            Ok(m) => {
+                let n = m.len().min(len);
+                if n > 0 {
+                    if buf.is_null() {
+                        return fail(Error::EFAULT, -1);
+                    }
+                    // SAFETY: the caller passes len >= n writable bytes at buf.
+                    unsafe { ptr::copy_nonoverlapping(m.as_ptr(), buf as *mut u8, n) };
+                }
+                size_rc(m.len())
+            }
+            Err(e) => fail(e, -1),
+        }
+    })
+}
+
+/// Sends a message; on success `msg` is left empty, on failure unchanged.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    boundary("zmq_msg_send", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        // SAFETY: msg is NULL or the caller's zmq_msg_t.
+        let Some(m) = (unsafe { crate::message::take(msg) }) else { return fail(Error::EFAULT, -1) };
+        let n = m.len();
+        match sock.send_msg(m, flags) {
+            Ok(()) => {
+                // SAFETY: msg is non-null (take succeeded).
+                unsafe { store(msg, Message::new()) };
+                size_rc(n)
+            }
+            Err((e, back)) => {
+                // SAFETY: as above; the caller keeps ownership of the message.
+                unsafe { store(msg, back) };
+                fail(e, -1)
+            }
+        }
+    })
+}
+
+/// Receives a frame into `msg` (its old content is released); returns its size.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+    boundary("zmq_msg_recv", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        // SAFETY: msg is NULL or the caller's zmq_msg_t.
+        if unsafe { live(msg) }.is_none() {
+            return fail(Error::EFAULT, -1);
+        }
+        match sock.recv_msg(flags) {
+            Ok(m) => {
+                let n = m.len();
+                // SAFETY: msg is live (checked above): release it, store the new one.
+                unsafe {
+                    drop(crate::message::take(msg));
+                    store(msg, m);
+                }
+                size_rc(n)
+            }
+            Err(e) => fail(e, -1),
+        }
+    })
+}
+
+/// Deprecated name of zmq_msg_send with the arguments swapped.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: same contract as zmq_msg_send.
+    unsafe { zmq_msg_send(msg, s, flags) }
+}
+
+/// Deprecated name of zmq_msg_recv with the arguments swapped.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+    // SAFETY: same contract as zmq_msg_recv.
+    unsafe { zmq_msg_recv(msg, s, flags) }
+}
+
+/// Sends `count` buffers as one multi-part message.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, count: usize, flags: c_int) -> c_int {
+    boundary("zmq_sendiov", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        if count == 0 || iov.is_null() {
+            return fail(Error::EINVAL, -1);
+        }
+        // SAFETY: the caller passes count iovecs.
+        let parts = unsafe { std::slice::from_raw_parts(iov, count) };
+        let mut result = 0;
+        for (i, part) in parts.iter().enumerate() {
+            // SAFETY: each iovec describes iov_len readable bytes.
+            let data = unsafe { crate::util::bytes(part.iov_base, part.iov_len) }.unwrap_or(&[]);
+            let f = if i == count - 1 { flags & !ZMQ_SNDMORE } else { flags };
+            result = send_message(sock, Message::from_slice(data), f);
+            if result < 0 {
+                return -1;
+            }
+        }
+        result
+    })
+}
+
+/// Receives up to `*count` frames of a message into malloc'ed buffers.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, count: *mut usize, flags: c_int) -> c_int {
+    boundary("zmq_recviov", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        // SAFETY: count is checked for NULL before the read.
+        if count.is_null() || unsafe { *count } == 0 || iov.is_null() {
+            return fail(Error::EINVAL, -1);
+        }
+        // SAFETY: non-null.
+        let max = unsafe { *count };
+        // SAFETY: the caller passes *count iovecs.
+        let slots = unsafe { std::slice::from_raw_parts_mut(iov, max) };
+        // SAFETY: non-null.
+        unsafe { *count = 0 };
+        let mut nread = 0;
+        let mut more = true;
+        for slot in slots.iter_mut() {
+            if !more {
+                break;
+            }
+            let m = match sock.recv_msg(flags) {
+                Ok(m) => m,
+                Err(e) => return fail(e, -1),
+            };
+            // SAFETY: plain malloc; freed by the caller, as libzmq documents.
+            let p = unsafe { libc::malloc(m.len().max(1)) } as *mut u8;
+            if p.is_null() {
+                return fail(Error::ENOMEM, -1);
+            }
+            // SAFETY: p has room for m.len() bytes.
+            unsafe { ptr::copy_nonoverlapping(m.as_ptr(), p, m.len()) };
+            slot.iov_base = p as *mut c_void;
+            slot.iov_len = m.len();
+            more = m.more();
+            // SAFETY: non-null.
+            unsafe { *count += 1 };
+            nread += 1;
+        }
+        nread
+    })
+}
+
+/// Reports this socket's connection events to a PAIR socket bound at the
+/// inproc endpoint `addr` (NULL stops monitoring).
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int {
+    // SAFETY: same contract as zmq_socket_monitor_versioned.
+    unsafe { zmq_socket_monitor_versioned(s, addr, events as u32 as u64, 1, ZMQ_PAIR) }
+}
+
+/// Monitoring with an event format version (1 or 2) and a PAIR, PUB or
+/// PUSH monitor socket (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_monitor_versioned(
+    s: *mut c_void,
+    addr: *const c_char,
+    events: u64,
+    event_version: c_int,
+    type_: c_int,
+) -> c_int {
+    boundary("zmq_socket_monitor_versioned", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        // SAFETY: addr is NULL or a NUL-terminated string.
+        let a = unsafe { str_arg(addr) };
+        rc(sock.monitor_versioned(a.as_deref(), events, event_version, type_))
+    })
+}
+
+/// Asks every pipe for a ZMQ_EVENT_PIPES_STATS monitor event (DRAFT):
+/// EINVAL unless the monitor asked for those events, EAGAIN without pipes.
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
+    boundary("zmq_socket_monitor_pipes_stats", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        rc(sock.monitor_pipes_stats())
+    })
+}
+
+unsafe fn group_fn(s: *mut c_void, group: *const c_char, join: bool) -> c_int {
+    // SAFETY: s is NULL or a handle from zmq_socket.
+    let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+    if group.is_null() {
+        return fail(Error::EINVAL, -1);
+    }
+    // SAFETY: group is a NUL-terminated string.
+    let g = unsafe { CStr::from_ptr(group) }.to_bytes();
+    rc(if join { sock.join(g) } else { sock.leave(g) })
+}
+
+/// Joins a group (DISH sockets, DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    boundary("zmq_join", || unsafe { group_fn(s, group, true) })
+}
+
+/// Leaves a group (DISH sockets, DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    boundary("zmq_leave", || unsafe { group_fn(s, group, false) })
+}
+
+/// Connects a PEER socket and returns the routing id of the new peer, 0 on
+/// error (DRAFT; ENOTSUP for other socket types).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, _addr: *const c_char) -> u32 {
+    boundary("zmq_connect_peer", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(_sock) = (unsafe { sock_of(s) }) else { return 0 };
+        fail(Error::ENOTSUP, 0)
+    })
+}
+
+/// ZMQ_POLLOUT if the ROUTER peer with this routing id can take a message,
+/// else 0; -1 with EHOSTUNREACH for an unknown peer (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_socket_get_peer_state(s: *mut c_void, routing_id: *const c_void, routing_id_size: usize) -> c_int {
+    boundary("zmq_socket_get_peer_state", || {
+        // SAFETY: s is NULL or a handle from zmq_socket.
+        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        // SAFETY: the caller passes routing_id_size bytes at routing_id.
+        let id = unsafe { crate::util::bytes(routing_id, routing_id_size) }.unwrap_or(&[]);
+        sock.peer_state(id).unwrap_or_else(|e| fail(e, -1))
+    })
+}
+
+/// Forwards messages between two sockets until the context terminates.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int {
+    // SAFETY: same contract as zmq_proxy_steerable.
+    unsafe { zmq_proxy_steerable(frontend, backend, capture, ptr::null_mut()) }
+}
+
+/// zmq_proxy with a control socket taking PAUSE, RESUME, TERMINATE and STATISTICS.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_proxy_steerable(
+    frontend: *mut c_void,
+    backend: *mut c_void,
+    capture: *mut c_void,
+    control: *mut c_void,
+) -> c_int {
+    boundary("zmq_proxy_steerable", || {
+        // SAFETY: each is NULL or a handle from zmq_socket.
+        let (Some(f), Some(b)) = (unsafe { sock_of(frontend) }, unsafe { sock_of(backend) }) else {
+            return fail(Error::EFAULT, -1);
+        };
+        let optional = |p: *mut c_void| -> Result<Option<&Socket>, ()> {
+            if p.is_null() {
+                return Ok(None);
+            }
+            // SAFETY: p is a handle from zmq_socket.
+            unsafe { sock_of(p) }.map(Some).ok_or(())
+        };
+        let (Ok(cap), Ok(ctl)) = (optional(capture), optional(control)) else { return -1 };
+        rc(zmqrs::proxy(f, b, cap, ctl))
+    })
+}
+
+/// Deprecated: zmq_proxy without capture.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_device(_type_: c_int, frontend: *mut c_void, backend: *mut c_void) -> c_int {
+    // SAFETY: same contract as zmq_proxy.
+    unsafe { zmq_proxy(frontend, backend, ptr::null_mut()) }
+}
