@@ -362,6 +362,9 @@ impl Session {
         }
         if self.pending && self.pipe.is_none() && self.old_pipes.is_empty() {
             self.finish(env);
+        } else if !self.pending && self.pipe.is_none() && self.options.raw_socket {
+            // A raw socket closed the connection (empty frame): no reconnect.
+            self.finish(env);
         }
     }
 
@@ -604,6 +607,15 @@ impl Session {
 
     fn engine_error(&mut self, env: &mut Env<'_>, e: EngineError) {
         let Some(mut conn) = self.conn.take() else { return };
+        if conn.engine.is_raw() && self.options.raw_notify {
+            // The disconnect, announced as an empty message.
+            if let Some((_, p)) = self.pipe.as_mut() {
+                let mut m = Message::new();
+                m.set_metadata(conn.engine.metadata().cloned());
+                let _ = p.write(m);
+                p.flush();
+            }
+        }
         let handshaking = conn.engine.is_handshaking();
         let events: Vec<EngineEvent> = std::iter::from_fn(|| conn.engine.poll_event()).collect();
         for ev in events {

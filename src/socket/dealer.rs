@@ -30,7 +30,7 @@ impl Dealer {
 }
 
 impl Pattern for Dealer {
-    fn attach(&mut self, pipes: &mut Pipes, _opts: &Options, p: PipeIdx, _local: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, _opts: &mut Options, p: PipeIdx, _local: bool) {
         if self.probe_router {
             // An empty message tells a ROUTER peer we are here.
             let _ = pipes.get(p).write(Message::new());

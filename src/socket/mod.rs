@@ -22,6 +22,7 @@ pub(crate) mod push;
 pub(crate) mod rep;
 pub(crate) mod req;
 pub(crate) mod router;
+pub(crate) mod stream;
 pub(crate) mod trie;
 pub(crate) mod xpub;
 pub(crate) mod xsub;
@@ -90,7 +91,7 @@ pub(crate) enum SendFail {
 /// The per-socket-type hooks (libzmq's x* virtual methods).
 pub(crate) trait Pattern: Send {
     /// A new pipe was attached.
-    fn attach(&mut self, pipes: &mut Pipes, opts: &Options, p: PipeIdx, locally_initiated: bool);
+    fn attach(&mut self, pipes: &mut Pipes, opts: &mut Options, p: PipeIdx, locally_initiated: bool);
     /// Sends a frame.
     fn send(&mut self, pipes: &mut Pipes, opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
         let _ = (pipes, opts);
@@ -174,6 +175,10 @@ fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>
         ZMQ_REP => {
             opts.recv_routing_id = true;
             Box::new(rep::Rep::new())
+        }
+        ZMQ_STREAM => {
+            opts.raw_socket = true;
+            Box::new(stream::Stream::new())
         }
         ZMQ_PUB => Box::new(xpub::XPub::new(true)),
         ZMQ_XPUB => Box::new(xpub::XPub::new(false)),
@@ -389,7 +394,7 @@ impl SocketCore {
         let (idx, key) = self.pipes.insert(pipe);
         let sink: Arc<dyn PipeSink> = self.shared.clone();
         let queued = self.pipes.get(idx).attach(sink, key);
-        self.pattern.attach(&mut self.pipes, &self.options, idx, locally_initiated);
+        self.pattern.attach(&mut self.pipes, &mut self.options, idx, locally_initiated);
         for cmd in queued {
             if self.pipes.by_key(key).is_none() {
                 break;

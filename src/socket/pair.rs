@@ -12,7 +12,7 @@ pub(crate) struct Pair {
 }
 
 impl Pattern for Pair {
-    fn attach(&mut self, pipes: &mut Pipes, _opts: &Options, p: PipeIdx, _local: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, _opts: &mut Options, p: PipeIdx, _local: bool) {
         if self.pipe.is_none() {
             self.pipe = Some(p);
         } else {

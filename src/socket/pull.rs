@@ -13,7 +13,7 @@ pub(crate) struct Pull {
 }
 
 impl Pattern for Pull {
-    fn attach(&mut self, _pipes: &mut Pipes, _opts: &Options, p: PipeIdx, _local: bool) {
+    fn attach(&mut self, _pipes: &mut Pipes, _opts: &mut Options, p: PipeIdx, _local: bool) {
         self.fq.attach(p);
     }
 

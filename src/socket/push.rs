@@ -12,7 +12,7 @@ pub(crate) struct Push {
 }
 
 impl Pattern for Push {
-    fn attach(&mut self, pipes: &mut Pipes, _opts: &Options, p: PipeIdx, _local: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, _opts: &mut Options, p: PipeIdx, _local: bool) {
         // We never read, so don't wait for the peer's pending messages on termination.
         pipes.get(p).set_nodelay();
         self.lb.attach(p);

@@ -21,7 +21,7 @@ impl Rep {
 }
 
 impl Pattern for Rep {
-    fn attach(&mut self, pipes: &mut Pipes, opts: &Options, p: PipeIdx, local: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, opts: &mut Options, p: PipeIdx, local: bool) {
         self.router.attach(pipes, opts, p, local);
     }
 

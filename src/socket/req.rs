@@ -56,7 +56,7 @@ impl Req {
 }
 
 impl Pattern for Req {
-    fn attach(&mut self, pipes: &mut Pipes, opts: &Options, p: PipeIdx, local: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, opts: &mut Options, p: PipeIdx, local: bool) {
         self.dealer.attach(pipes, opts, p, local);
     }
 

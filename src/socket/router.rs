@@ -153,7 +153,7 @@ impl Router {
 }
 
 impl Pattern for Router {
-    fn attach(&mut self, pipes: &mut Pipes, _opts: &Options, p: PipeIdx, locally_initiated: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, _opts: &mut Options, p: PipeIdx, locally_initiated: bool) {
         if self.probe_router {
             let _ = pipes.get(p).write(Message::new());
             pipes.get(p).flush();

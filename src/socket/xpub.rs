@@ -111,7 +111,7 @@ impl XPub {
 }
 
 impl Pattern for XPub {
-    fn attach(&mut self, pipes: &mut Pipes, _opts: &Options, p: PipeIdx, _local: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, _opts: &mut Options, p: PipeIdx, _local: bool) {
         if self.is_pub {
             pipes.get(p).set_nodelay();
         }

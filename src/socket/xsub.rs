@@ -111,7 +111,7 @@ impl XSub {
 }
 
 impl Pattern for XSub {
-    fn attach(&mut self, pipes: &mut Pipes, _opts: &Options, p: PipeIdx, _local: bool) {
+    fn attach(&mut self, pipes: &mut Pipes, _opts: &mut Options, p: PipeIdx, _local: bool) {
         self.fq.attach(p);
         self.dist.attach(p);
         self.send_subscriptions(pipes, p);

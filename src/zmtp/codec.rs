@@ -356,6 +356,17 @@ impl OutQueue {
         self.pending += self.buf.len() - before + by_ref;
     }
 
+    /// Appends a message's body with no framing (raw sockets).
+    pub fn push_raw(&mut self, msg: Message) {
+        let n = msg.len();
+        if n > ZERO_COPY_THRESHOLD {
+            self.bodies.push_back((self.buf.len(), msg));
+        } else {
+            self.buf.extend_from_slice(msg.as_slice());
+        }
+        self.pending += n;
+    }
+
     /// Fills `slices` with the queued bytes in order; returns how many.
     pub fn slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;

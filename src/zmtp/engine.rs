@@ -56,6 +56,10 @@ pub struct EngineConfig {
     pub router_notify: i32,
     /// Security or ZAP is configured: old protocol versions are refused.
     pub zap_enabled: bool,
+    /// No ZMTP at all: bytes in, bytes out (STREAM, ROUTER_RAW).
+    pub raw: bool,
+    /// Raw mode: announce connects and disconnects with empty messages.
+    pub raw_notify: bool,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +82,8 @@ impl Default for EngineConfig {
             fd: -1,
             router_notify: 0,
             zap_enabled: false,
+            raw: false,
+            raw_notify: true,
         }
     }
 }
@@ -105,6 +111,8 @@ impl EngineConfig {
             fd,
             router_notify: o.router_notify,
             zap_enabled: o.mechanism != ZMQ_NULL || !o.zap_domain.is_empty(),
+            raw: o.raw_socket,
+            raw_notify: o.raw_notify,
         }
     }
 }
@@ -183,6 +191,9 @@ pub struct Engine {
 impl Engine {
     /// A new engine for a fresh connection; the signature is queued at once.
     pub fn new(cfg: EngineConfig, now: Instant) -> Engine {
+        if cfg.raw {
+            return Engine::new_raw(cfg);
+        }
         let mut out = OutQueue::default();
         let mut sig = [0u8; SIGNATURE_SIZE];
         sig[0] = 0xFF;
@@ -213,6 +224,49 @@ impl Engine {
             error: None,
             cfg,
         }
+    }
+
+    /// A raw engine: no greeting, no framing; every read is one message.
+    fn new_raw(cfg: EngineConfig) -> Engine {
+        let mut md = Metadata::new();
+        if !cfg.peer_address.is_empty() {
+            md.set("Peer-Address", cfg.peer_address.as_bytes());
+            md.set("__fd", cfg.fd.to_string().as_bytes());
+        }
+        let metadata = (!md.is_empty()).then(|| Arc::new(md));
+        let mut to_session = VecDeque::new();
+        if cfg.raw_notify {
+            let mut hello = Message::new();
+            hello.set_metadata(metadata.clone());
+            to_session.push_back(hello);
+        }
+        Engine {
+            inbuf: InBuf::new(cfg.in_batch_size),
+            out: OutQueue::default(),
+            phase: Phase::Active,
+            greeting_recv: [0; V3_GREETING_SIZE],
+            greeting_size: V2_GREETING_SIZE,
+            greeting_sent: 2,
+            framing: Framing::V2,
+            decoder: None,
+            mechanism: None,
+            rx: Rx::Data,
+            subscription_required: false,
+            to_session,
+            events: VecDeque::from([EngineEvent::Ready]),
+            metadata,
+            handshake_deadline: None,
+            next_ping: None,
+            ping_timeout: None,
+            ttl_deadline: None,
+            error: None,
+            cfg,
+        }
+    }
+
+    /// Whether this engine speaks no ZMTP (STREAM, ROUTER_RAW).
+    pub fn is_raw(&self) -> bool {
+        self.cfg.raw
     }
 
     // ---- input ----------------------------------------------------------
@@ -481,6 +535,17 @@ impl Engine {
         if self.phase != Phase::Active {
             return Ok(None);
         }
+        if self.cfg.raw {
+            let data = self.inbuf.data();
+            if data.is_empty() {
+                return Ok(None);
+            }
+            let mut m = Message::from_slice(data);
+            let n = data.len();
+            self.inbuf.consume(n);
+            m.set_metadata(self.metadata.clone());
+            return Ok(Some(m));
+        }
         loop {
             let decoded = match self.decoder.as_mut() {
                 Some(d) => d.decode(&mut self.inbuf),
@@ -576,7 +641,11 @@ impl Engine {
 
     /// Encodes a message from the session.
     pub fn send_msg(&mut self, msg: Message) {
-        self.out.push_frame(self.framing, msg);
+        if self.cfg.raw {
+            self.out.push_raw(msg);
+        } else {
+            self.out.push_frame(self.framing, msg);
+        }
     }
 
     /// Bytes waiting to be written.
