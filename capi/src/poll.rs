@@ -1,0 +1,404 @@
+//! Polling: `zmq_poll`, `zmq_ppoll` and the draft `zmq_poller_*` API.
+
+use std::ffi::{c_int, c_long, c_short, c_void};
+use std::ptr;
+
+use zmqrs::{Error, PollItem, Socket};
+
+use crate::socket::sock_of;
+use crate::{boundary, fail};
+
+/// A file descriptor as zmq.h names it.
+pub type zmq_fd_t = c_int;
+
+/// One item of a `zmq_poll` set: a socket, or (when `socket` is NULL) a descriptor.
+#[repr(C)]
+pub struct zmq_pollitem_t {
+    pub socket: *mut c_void,
+    pub fd: zmq_fd_t,
+    pub events: c_short,
+    pub revents: c_short,
+}
+
+/// An event reported by `zmq_poller_wait` (DRAFT).
+#[cfg(zmq_draft_api)]
+#[repr(C)]
+pub struct zmq_poller_event_t {
+    pub socket: *mut c_void,
+    pub fd: zmq_fd_t,
+    pub user_data: *mut c_void,
+    pub events: c_short,
+}
+
+/// Builds poll items for C items; ENOTSOCK for a bad socket handle.
+unsafe fn to_items<'a>(items: &[zmq_pollitem_t]) -> Option<Vec<PollItem<'a>>> {
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        if it.socket.is_null() {
+            out.push(PollItem::from_fd(it.fd, it.events));
+        } else {
+            // SAFETY: a non-null socket field is a handle from zmq_socket.
+            let s: &'a Socket = unsafe { sock_of(it.socket) }?;
+            out.push(s.as_poll_item(it.events));
+        }
+    }
+    Some(out)
+}
+
+/// Waits for events on sockets and descriptors; returns how many items have
+/// events (0 on timeout), -1 with errno on error.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, timeout: c_long) -> c_int {
+    boundary("zmq_poll", || {
+        if nitems < 0 {
+            return fail(Error::EINVAL, -1);
+        }
+        if nitems > 0 && items.is_null() {
+            return fail(Error::EFAULT, -1);
+        }
+        let slice: &mut [zmq_pollitem_t] = if nitems == 0 {
+            &mut []
+        } else {
+            // SAFETY: the caller passes nitems items at items.
+            unsafe { std::slice::from_raw_parts_mut(items, nitems as usize) }
+        };
+        // SAFETY: socket fields are handles from zmq_socket or NULL.
+        let Some(mut polled) = (unsafe { to_items(slice) }) else { return -1 };
+        match zmqrs::poll(&mut polled, timeout as i64) {
+            Ok(n) => {
+                for (c, p) in slice.iter_mut().zip(polled.iter()) {
+                    c.revents = p.get_revents();
+                }
+                n
+            }
+            Err(e) => fail(e, -1),
+        }
+    })
+}
+
+/// zmq_poll with a signal mask applied while waiting (DRAFT). The mask is
+/// swapped in around the wait; a signal that arrives just before the wait
+/// starts is seen at the next one.
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_ppoll(
+    items: *mut zmq_pollitem_t,
+    nitems: c_int,
+    timeout: c_long,
+    sigmask: *const libc::sigset_t,
+) -> c_int {
+    if sigmask.is_null() {
+        // SAFETY: same contract as zmq_poll.
+        return unsafe { zmq_poll(items, nitems, timeout) };
+    }
+    // SAFETY: an uninitialised sigset_t is filled by pthread_sigmask.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: sigmask points to the caller's sigset_t; old is ours.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, sigmask, &mut old) };
+    // SAFETY: same contract as zmq_poll.
+    let rc = unsafe { zmq_poll(items, nitems, timeout) };
+    let saved = zmqrs_errno();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
+    crate::set_errno(saved);
+    rc
+}
+
+fn zmqrs_errno() -> c_int {
+    // SAFETY: __errno_location returns the calling thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+// ---- zmq_poller (DRAFT) ---------------------------------------------------
+
+const POLLER_TAG: u32 = 0xCAFE_BABE;
+
+struct Entry {
+    socket: *mut c_void,
+    fd: zmq_fd_t,
+    user_data: *mut c_void,
+    events: c_short,
+}
+
+struct Poller {
+    tag: u32,
+    entries: Vec<Entry>,
+}
+
+unsafe fn poller_of<'a>(p: *mut c_void) -> Option<&'a mut Poller> {
+    if p.is_null() {
+        crate::set_errno(Error::EFAULT.to_raw());
+        return None;
+    }
+    // SAFETY: p was returned by zmq_poller_new (and not destroyed).
+    let poller = unsafe { &mut *(p as *mut Poller) };
+    if poller.tag != POLLER_TAG {
+        crate::set_errno(Error::EFAULT.to_raw());
+        return None;
+    }
+    Some(poller)
+}
+
+fn check_events(events: c_short) -> bool {
+    let all = (zmqrs::POLLIN | zmqrs::POLLOUT | zmqrs::POLLERR | crate::constants::ZMQ_POLLPRI as c_short) as c_short;
+    events & !all == 0
+}
+
+/// A new poller (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub extern "C" fn zmq_poller_new() -> *mut c_void {
+    Box::into_raw(Box::new(Poller { tag: POLLER_TAG, entries: Vec::new() })) as *mut c_void
+}
+
+/// Frees a poller and sets `*poller_p` to NULL (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_destroy(poller_p: *mut *mut c_void) -> c_int {
+    if poller_p.is_null() {
+        return fail(Error::EFAULT, -1);
+    }
+    // SAFETY: poller_p points to a pointer from zmq_poller_new (or NULL).
+    let p = unsafe { *poller_p };
+    // SAFETY: as above.
+    if unsafe { poller_of(p) }.is_none() {
+        return -1;
+    }
+    // SAFETY: p is a live poller, freed once here.
+    unsafe {
+        (*(p as *mut Poller)).tag = 0;
+        drop(Box::from_raw(p as *mut Poller));
+        *poller_p = ptr::null_mut();
+    }
+    0
+}
+
+/// Number of registered sockets and descriptors (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_size(poller: *mut c_void) -> c_int {
+    // SAFETY: poller is NULL or from zmq_poller_new.
+    unsafe { poller_of(poller) }.map_or(-1, |p| p.entries.len() as c_int)
+}
+
+/// Registers a socket (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_add(poller: *mut c_void, s: *mut c_void, user_data: *mut c_void, events: c_short) -> c_int {
+    // SAFETY: poller is NULL or from zmq_poller_new.
+    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    // SAFETY: s is NULL or a handle from zmq_socket.
+    if unsafe { sock_of(s) }.is_none() {
+        return -1;
+    }
+    if !check_events(events) {
+        return fail(Error::EINVAL, -1);
+    }
+    if p.entries.iter().any(|e| e.socket == s) {
+        return fail(Error::EINVAL, -1);
+    }
+    p.entries.push(Entry { socket: s, fd: -1, user_data, events });
+    0
+}
+
+/// Changes a registered socket's events (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_modify(poller: *mut c_void, s: *mut c_void, events: c_short) -> c_int {
+    // SAFETY: poller is NULL or from zmq_poller_new.
+    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    // SAFETY: s is NULL or a handle from zmq_socket.
+    if unsafe { sock_of(s) }.is_none() {
+        return -1;
+    }
+    if !check_events(events) {
+        return fail(Error::EINVAL, -1);
+    }
+    match p.entries.iter_mut().find(|e| e.socket == s) {
+        Some(e) => {
+            e.events = events;
+            0
+        }
+        None => fail(Error::EINVAL, -1),
+    }
+}
+
+/// Unregisters a socket (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_remove(poller: *mut c_void, s: *mut c_void) -> c_int {
+    // SAFETY: poller is NULL or from zmq_poller_new.
+    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    // SAFETY: s is NULL or a handle from zmq_socket.
+    if unsafe { sock_of(s) }.is_none() {
+        return -1;
+    }
+    match p.entries.iter().position(|e| e.socket == s) {
+        Some(i) => {
+            p.entries.remove(i);
+            0
+        }
+        None => fail(Error::EINVAL, -1),
+    }
+}
+
+/// Registers a file descriptor (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_add_fd(poller: *mut c_void, fd: zmq_fd_t, user_data: *mut c_void, events: c_short) -> c_int {
+    // SAFETY: poller is NULL or from zmq_poller_new.
+    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    if fd == -1 {
+        return fail(Error::EBADF, -1);
+    }
+    if !check_events(events) {
+        return fail(Error::EINVAL, -1);
+    }
+    if p.entries.iter().any(|e| e.socket.is_null() && e.fd == fd) {
+        return fail(Error::EINVAL, -1);
+    }
+    p.entries.push(Entry { socket: ptr::null_mut(), fd, user_data, events });
+    0
+}
+
+/// Changes a registered descriptor's events (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_modify_fd(poller: *mut c_void, fd: zmq_fd_t, events: c_short) -> c_int {
+    // SAFETY: poller is NULL or from zmq_poller_new.
+    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    if fd == -1 {
+        return fail(Error::EBADF, -1);
+    }
+    if !check_events(events) {
+        return fail(Error::EINVAL, -1);
+    }
+    match p.entries.iter_mut().find(|e| e.socket.is_null() && e.fd == fd) {
+        Some(e) => {
+            e.events = events;
+            0
+        }
+        None => fail(Error::EINVAL, -1),
+    }
+}
+
+/// Unregisters a descriptor (DRAFT).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_remove_fd(poller: *mut c_void, fd: zmq_fd_t) -> c_int {
+    // SAFETY: poller is NULL or from zmq_poller_new.
+    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    if fd == -1 {
+        return fail(Error::EBADF, -1);
+    }
+    match p.entries.iter().position(|e| e.socket.is_null() && e.fd == fd) {
+        Some(i) => {
+            p.entries.remove(i);
+            0
+        }
+        None => fail(Error::EINVAL, -1),
+    }
+}
+
+/// Waits for one event (DRAFT); 0 on success, -1 with EAGAIN on timeout.
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_wait(poller: *mut c_void, event: *mut zmq_poller_event_t, timeout: c_long) -> c_int {
+    // SAFETY: same contract as zmq_poller_wait_all with one event.
+    let rc = unsafe { zmq_poller_wait_all(poller, event, 1, timeout) };
+    if rc < 0 && !event.is_null() {
+        // SAFETY: event is non-null and the caller's.
+        unsafe {
+            (*event).socket = ptr::null_mut();
+            (*event).fd = -1;
+            (*event).user_data = ptr::null_mut();
+            (*event).events = 0;
+        }
+    }
+    if rc >= 0 {
+        0
+    } else {
+        rc
+    }
+}
+
+/// Waits for up to `n_events` events (DRAFT); returns how many, -1 with
+/// EAGAIN on timeout.
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_wait_all(
+    poller: *mut c_void,
+    events: *mut zmq_poller_event_t,
+    n_events: c_int,
+    timeout: c_long,
+) -> c_int {
+    boundary("zmq_poller_wait_all", || {
+        // SAFETY: poller is NULL or from zmq_poller_new.
+        let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+        if events.is_null() {
+            return fail(Error::EFAULT, -1);
+        }
+        if n_events < 0 {
+            return fail(Error::EINVAL, -1);
+        }
+        if p.entries.is_empty() {
+            if timeout < 0 {
+                return fail(Error::EFAULT, -1);
+            }
+            if timeout > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(timeout as u64));
+            }
+            return fail(Error::EAGAIN, -1);
+        }
+        let mut items = Vec::with_capacity(p.entries.len());
+        for e in &p.entries {
+            if e.socket.is_null() {
+                items.push(PollItem::from_fd(e.fd, e.events));
+            } else {
+                // SAFETY: registered sockets were checked when added; a
+                // socket closed since gives ENOTSOCK here.
+                let Some(s) = (unsafe { sock_of(e.socket) }) else { return -1 };
+                items.push(s.as_poll_item(e.events));
+            }
+        }
+        // SAFETY: the caller passes n_events writable events.
+        let out = unsafe { std::slice::from_raw_parts_mut(events, n_events as usize) };
+        match zmqrs::poll(&mut items, timeout as i64) {
+            Ok(0) => fail(Error::EAGAIN, -1),
+            Ok(_) => {
+                let mut found = 0usize;
+                for (e, it) in p.entries.iter().zip(items.iter()) {
+                    if found == out.len() {
+                        break;
+                    }
+                    if it.get_revents() != 0 {
+                        out[found] = zmq_poller_event_t {
+                            socket: e.socket,
+                            fd: if e.socket.is_null() { e.fd } else { 0 },
+                            user_data: e.user_data,
+                            events: it.get_revents(),
+                        };
+                        found += 1;
+                    }
+                }
+                for slot in out.iter_mut().skip(found) {
+                    *slot = zmq_poller_event_t { socket: ptr::null_mut(), fd: -1, user_data: ptr::null_mut(), events: 0 };
+                }
+                found as c_int
+            }
+            Err(e) => fail(e, -1),
+        }
+    })
+}
+
+/// The poller's own descriptor: only pollers of thread-safe sockets have
+/// one, and this library has none (EINVAL, as libzmq for such pollers).
+#[cfg(zmq_draft_api)]
+#[no_mangle]
+pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, _fd: *mut zmq_fd_t) -> c_int {
+    // SAFETY: poller is NULL or from zmq_poller_new.
+    if unsafe { poller_of(poller) }.is_none() {
+        return -1;
+    }
+    fail(Error::EINVAL, -1)
+}
