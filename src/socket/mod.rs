@@ -11,6 +11,7 @@
 //! A blocking call tries; on EAGAIN it sleeps on the mailbox (bounded by
 //! RCVTIMEO/SNDTIMEO), processes the commands that arrived, and retries.
 
+pub(crate) mod client_server;
 pub(crate) mod dealer;
 pub(crate) mod dist;
 pub(crate) mod fq;
@@ -180,6 +181,10 @@ fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>
             opts.raw_socket = true;
             Box::new(stream::Stream::new())
         }
+        ZMQ_CLIENT => Box::new(client_server::Client::client()),
+        ZMQ_SERVER => Box::new(client_server::Server::new()),
+        ZMQ_SCATTER => Box::new(client_server::Client::scatter()),
+        ZMQ_GATHER => Box::new(client_server::Client::gather()),
         ZMQ_PUB => Box::new(xpub::XPub::new(true)),
         ZMQ_XPUB => Box::new(xpub::XPub::new(false)),
         ZMQ_SUB => {
@@ -467,7 +472,7 @@ impl SocketCore {
                 let ep = self.last_endpoint.clone();
                 options::put_str(buf, &ep)
             }
-            ZMQ_THREAD_SAFE => int(buf, 0),
+            ZMQ_THREAD_SAFE => int(buf, is_thread_safe(self.options.socket_type) as i32),
             _ => self.options.get(option, buf),
         }
     }
@@ -947,6 +952,14 @@ impl Drop for SocketCore {
         // DISCONNECTED) reach the monitor before MONITOR_STOPPED.
         self.monitor.stop(true);
     }
+}
+
+/// The draft socket types libzmq makes thread-safe.
+pub(crate) fn is_thread_safe(socket_type: i32) -> bool {
+    matches!(
+        socket_type,
+        ZMQ_CLIENT | ZMQ_SERVER | ZMQ_SCATTER | ZMQ_GATHER | ZMQ_RADIO | ZMQ_DISH | ZMQ_PEER | ZMQ_CHANNEL | ZMQ_DGRAM
+    )
 }
 
 /// ZMQ_CONFLATE only applies to the socket types libzmq allows it for.
