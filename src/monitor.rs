@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use crate::util::sync::Mutex;
 
 use crate::constants::*;
 use crate::ctx::Ctx;

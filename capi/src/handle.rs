@@ -10,7 +10,7 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use parking_lot::Mutex;
+use zmqrs::util::sync::Mutex;
 
 /// Tag of a live context handle.
 pub const CTX_TAG: u32 = 0xabad_cafe;

@@ -6,7 +6,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use zmqrs::util::sync::Mutex;
 use zmqrs::Error;
 
 use crate::{boundary, fail};

@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex};
+use crate::util::sync::{Condvar, Mutex};
 
 use crate::constants::*;
 use crate::error::{Error, Result};
@@ -331,7 +331,7 @@ impl Ctx {
                 }
             }
             while !reg.sockets.is_empty() {
-                self.all_reaped.wait(&mut reg);
+                reg = self.all_reaped.wait(reg);
             }
             (reg.reaper.take(), std::mem::take(&mut reg.io_threads))
         };

@@ -250,7 +250,7 @@ impl Session {
     }
 
     fn add_reconnect_timer(&mut self, env: &mut Env<'_>) {
-        if self.options.reconnect_ivl > 0 && !self.pending {
+        if self.options.reconnect_ivl > 0 {
             let ivl = self.next_reconnect_ivl();
             self.reconnect_at = Some(env.now + Duration::from_millis(ivl as u64));
             self.link.monitor.event(ZMQ_EVENT_CONNECT_RETRIED, ivl as u64, &self.unconnected_pair());
@@ -399,8 +399,8 @@ impl Session {
         if self.pending || self.done {
             return;
         }
-        self.reconnect_at = None;
-        self.close_connecting(env);
+        // Connecting goes on while lingering: queued messages may still
+        // find their peer. It stops when the session finishes.
         if self.pipe.is_none() && self.old_pipes.is_empty() {
             self.finish(env);
             return;

@@ -4,7 +4,7 @@
 //!
 //! Shared by one writer and one reader thread through an `Arc`.
 
-use parking_lot::Mutex;
+use crate::util::sync::Mutex;
 
 struct State<T> {
     value: Option<T>,

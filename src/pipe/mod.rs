@@ -24,7 +24,7 @@ pub mod ypipe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use crate::util::sync::Mutex;
 
 use crate::monitor::EndpointPair;
 use crate::msg::{flags, Message};

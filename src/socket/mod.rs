@@ -920,18 +920,22 @@ impl SocketCore {
     /// every pipe to terminate, and wait for their acknowledgements.
     pub(crate) fn start_termination(&mut self) {
         self.ctx.unregister_endpoints(self.id());
-        for e in std::mem::take(&mut self.endpoints) {
-            if let Some(mb) = self.ctx.io_mailbox(e.io) {
-                self.awaiting.insert(e.child);
-                mb.send(IoCommand::Term { id: e.child, linger: self.options.linger });
-            }
-        }
         self.terminating = true;
+        // Pipes first, then the sessions: a session must see its pipe
+        // terminating before its own termination, so that it keeps sending
+        // what is queued (linger) instead of cutting the pipe short. Both go
+        // through the same I/O thread mailbox, so this order holds.
         for idx in self.pipes.indices() {
             let p = self.pipes.get(idx);
             p.send_disconnect_msg();
             p.terminate(false);
             self.term_acks += 1;
+        }
+        for e in std::mem::take(&mut self.endpoints) {
+            if let Some(mb) = self.ctx.io_mailbox(e.io) {
+                self.awaiting.insert(e.child);
+                mb.send(IoCommand::Term { id: e.child, linger: self.options.linger });
+            }
         }
     }
 

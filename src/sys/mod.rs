@@ -10,7 +10,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use crate::util::sync::Mutex;
 
 /// Converts a `-1` return of a libc call into the thread's `io::Error`.
 macro_rules! syscall {

@@ -1,5 +1,6 @@
 //! Small self-contained helpers: Z85, the atomic counter, the stopwatch.
 
+pub mod sync;
 pub mod z85;
 
 use std::collections::hash_map::RandomState;
