@@ -547,13 +547,21 @@ impl Socket {
         PollItem { socket: Some(self), fd: -1, events, revents: 0 }
     }
 
-    /// Readiness for [`poll`]: processes pending commands.
-    pub(crate) fn poll_events(&self) -> Result<i16> {
+    /// Readiness for polling ([`POLLIN`] | [`POLLOUT`]), after processing
+    /// pending commands (what ZMQ_EVENTS reports).
+    pub fn poll_events(&self) -> Result<i16> {
         self.with(|s| s.poll_events()).map(|e| e as i16)
     }
 
-    pub(crate) fn raw_fd(&self) -> Result<RawFd> {
+    /// The descriptor that becomes readable when the socket's state may have
+    /// changed (ZMQ_FD), even for thread-safe socket types.
+    pub fn raw_fd(&self) -> Result<RawFd> {
         self.with(|s| Ok(s.fd()))
+    }
+
+    /// Whether this is one of the thread-safe (draft) socket types.
+    pub fn is_thread_safe(&self) -> bool {
+        self.with(|s| Ok(crate::socket::is_thread_safe(s.options.socket_type))).unwrap_or(false)
     }
 }
 

@@ -30,7 +30,7 @@ mod monitor;
 mod msg;
 pub mod options;
 mod pipe;
-mod poll;
+pub mod poll;
 mod proxy;
 mod socket;
 mod sys;

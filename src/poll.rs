@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use crate::constants::*;
 use crate::error::{Error, Result};
 
-/// What `poll` needs from an item (socket or raw descriptor).
-pub(crate) trait Item {
+/// What `poll` needs from an item (socket or raw descriptor). The C ABI
+/// implements it for its own items so that it can lock thread-safe sockets.
+pub trait Item {
     /// The descriptor to wait on.
     fn fd(&self) -> Result<RawFd>;
     /// Whether the item is a socket.
@@ -26,7 +27,7 @@ pub(crate) trait Item {
 }
 
 /// Polls `items` for up to `timeout_ms` (-1 forever); returns how many have events.
-pub(crate) fn poll<I: Item>(items: &mut [I], timeout_ms: i64) -> Result<i32> {
+pub fn poll<I: Item>(items: &mut [I], timeout_ms: i64) -> Result<i32> {
     if items.is_empty() {
         if timeout_ms == 0 {
             return Ok(0);

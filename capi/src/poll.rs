@@ -3,9 +3,11 @@
 use std::ffi::{c_int, c_long, c_short, c_void};
 use std::ptr;
 
-use zmqrs::{Error, PollItem, Socket};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use crate::socket::sock_of;
+use zmqrs::Error;
+
+use crate::socket::{sock_of, SockHandle};
 use crate::{boundary, fail};
 
 /// A file descriptor as zmq.h names it.
@@ -30,17 +32,50 @@ pub struct zmq_poller_event_t {
     pub events: c_short,
 }
 
+/// One item being polled: a socket handle (locked around each look at a
+/// thread-safe socket) or a raw descriptor.
+struct Item<'a> {
+    socket: Option<&'a SockHandle>,
+    fd: zmq_fd_t,
+    events: c_short,
+    revents: c_short,
+}
+
+impl zmqrs::poll::Item for Item<'_> {
+    fn fd(&self) -> zmqrs::Result<zmq_fd_t> {
+        match self.socket {
+            Some(h) => h.run(|s| s.raw_fd()),
+            None => Ok(self.fd),
+        }
+    }
+    fn is_socket(&self) -> bool {
+        self.socket.is_some()
+    }
+    fn socket_events(&self) -> zmqrs::Result<c_short> {
+        match self.socket {
+            Some(h) => h.run(|s| s.poll_events()),
+            None => Ok(0),
+        }
+    }
+    fn events(&self) -> c_short {
+        self.events
+    }
+    fn set_revents(&mut self, r: c_short) {
+        self.revents = r;
+    }
+}
+
 /// Builds poll items for C items; ENOTSOCK for a bad socket handle.
-unsafe fn to_items<'a>(items: &[zmq_pollitem_t]) -> Option<Vec<PollItem<'a>>> {
+unsafe fn to_items<'a>(items: &[zmq_pollitem_t]) -> Option<Vec<Item<'a>>> {
     let mut out = Vec::with_capacity(items.len());
     for it in items {
-        if it.socket.is_null() {
-            out.push(PollItem::from_fd(it.fd, it.events));
+        let socket = if it.socket.is_null() {
+            None
         } else {
             // SAFETY: a non-null socket field is a handle from zmq_socket.
-            let s: &'a Socket = unsafe { sock_of(it.socket) }?;
-            out.push(s.as_poll_item(it.events));
-        }
+            Some(unsafe { sock_of(it.socket) }?)
+        };
+        out.push(Item { socket, fd: it.fd, events: it.events, revents: 0 });
     }
     Some(out)
 }
@@ -64,10 +99,10 @@ pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, tim
         };
         // SAFETY: socket fields are handles from zmq_socket or NULL.
         let Some(mut polled) = (unsafe { to_items(slice) }) else { return -1 };
-        match zmqrs::poll(&mut polled, timeout as i64) {
+        match zmqrs::poll::poll(&mut polled, timeout as i64) {
             Ok(n) => {
                 for (c, p) in slice.iter_mut().zip(polled.iter()) {
-                    c.revents = p.get_revents();
+                    c.revents = p.revents;
                 }
                 n
             }
@@ -123,6 +158,9 @@ struct Entry {
 struct Poller {
     tag: u32,
     entries: Vec<Entry>,
+    /// An epoll descriptor over the sockets' signals, made on demand for
+    /// zmq_poller_fd.
+    epoll: Option<OwnedFd>,
 }
 
 unsafe fn poller_of<'a>(p: *mut c_void) -> Option<&'a mut Poller> {
@@ -148,7 +186,7 @@ fn check_events(events: c_short) -> bool {
 #[cfg(zmq_draft_api)]
 #[no_mangle]
 pub extern "C" fn zmq_poller_new() -> *mut c_void {
-    Box::into_raw(Box::new(Poller { tag: POLLER_TAG, entries: Vec::new() })) as *mut c_void
+    Box::into_raw(Box::new(Poller { tag: POLLER_TAG, entries: Vec::new(), epoll: None })) as *mut c_void
 }
 
 /// Frees a poller and sets `*poller_p` to NULL (DRAFT).
@@ -341,7 +379,9 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
         if n_events < 0 {
             return fail(Error::EINVAL, -1);
         }
-        if p.entries.is_empty() {
+        // Items registered without events take no part (libzmq's pollset).
+        let live: Vec<&Entry> = p.entries.iter().filter(|e| e.events != 0).collect();
+        if live.is_empty() {
             if timeout < 0 {
                 return fail(Error::EFAULT, -1);
             }
@@ -350,33 +390,34 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
             }
             return fail(Error::EAGAIN, -1);
         }
-        let mut items = Vec::with_capacity(p.entries.len());
-        for e in &p.entries {
-            if e.socket.is_null() {
-                items.push(PollItem::from_fd(e.fd, e.events));
+        let mut items = Vec::with_capacity(live.len());
+        for e in &live {
+            let socket = if e.socket.is_null() {
+                None
             } else {
                 // SAFETY: registered sockets were checked when added; a
                 // socket closed since gives ENOTSOCK here.
                 let Some(s) = (unsafe { sock_of(e.socket) }) else { return -1 };
-                items.push(s.as_poll_item(e.events));
-            }
+                Some(s)
+            };
+            items.push(Item { socket, fd: e.fd, events: e.events, revents: 0 });
         }
         // SAFETY: the caller passes n_events writable events.
         let out = unsafe { std::slice::from_raw_parts_mut(events, n_events as usize) };
-        match zmqrs::poll(&mut items, timeout as i64) {
+        match zmqrs::poll::poll(&mut items, timeout as i64) {
             Ok(0) => fail(Error::EAGAIN, -1),
             Ok(_) => {
                 let mut found = 0usize;
-                for (e, it) in p.entries.iter().zip(items.iter()) {
+                for (e, it) in live.iter().zip(items.iter()) {
                     if found == out.len() {
                         break;
                     }
-                    if it.get_revents() != 0 {
+                    if it.revents != 0 {
                         out[found] = zmq_poller_event_t {
                             socket: e.socket,
-                            fd: if e.socket.is_null() { e.fd } else { 0 },
+                            fd: if e.socket.is_null() { e.fd } else { -1 },
                             user_data: e.user_data,
-                            events: it.get_revents(),
+                            events: it.revents,
                         };
                         found += 1;
                     }
@@ -391,14 +432,49 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
     })
 }
 
-/// The poller's own descriptor: only pollers of thread-safe sockets have
-/// one, and this library has none (EINVAL, as libzmq for such pollers).
-#[cfg(zmq_draft_api)]
+/// A descriptor that becomes readable when a thread-safe socket in the
+/// poller may have events (DRAFT). As in libzmq, only pollers holding a
+/// thread-safe socket have one; otherwise EINVAL.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, _fd: *mut zmq_fd_t) -> c_int {
-    // SAFETY: poller is NULL or from zmq_poller_new.
-    if unsafe { poller_of(poller) }.is_none() {
-        return -1;
-    }
-    fail(Error::EINVAL, -1)
+pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -> c_int {
+    boundary("zmq_poller_fd", || {
+        // SAFETY: poller is NULL or from zmq_poller_new.
+        let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+        let mut fds = Vec::new();
+        for e in &p.entries {
+            if e.socket.is_null() {
+                continue;
+            }
+            // SAFETY: registered sockets are handles from zmq_socket.
+            if let Some(h) = unsafe { sock_of(e.socket) } {
+                if h.run(|s| s.is_thread_safe()) {
+                    if let Ok(sfd) = h.run(|s| s.raw_fd()) {
+                        fds.push(sfd);
+                    }
+                }
+            }
+        }
+        if fds.is_empty() || fd.is_null() {
+            return fail(Error::EINVAL, -1);
+        }
+        if p.epoll.is_none() {
+            // SAFETY: epoll_create1 takes flags only.
+            let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+            if ep < 0 {
+                return fail(Error::EMFILE, -1);
+            }
+            // SAFETY: ep is a fresh descriptor we own from now on.
+            p.epoll = Some(unsafe { OwnedFd::from_raw_fd(ep) });
+        }
+        let ep = p.epoll.as_ref().map_or(-1, |e| e.as_raw_fd());
+        for sfd in fds {
+            let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: sfd as u64 };
+            // SAFETY: ep and sfd are live descriptors; ev is a live struct.
+            // EEXIST for a socket already added is fine.
+            unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, sfd, &mut ev) };
+        }
+        // SAFETY: fd is non-null (checked above) and the caller's.
+        unsafe { *fd = ep };
+        0
+    })
 }

@@ -3,6 +3,9 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 
+use std::time::{Duration, Instant};
+
+use zmqrs::util::sync::{Mutex, MutexGuard};
 use zmqrs::{Error, Message, Socket};
 
 use crate::constants::*;
@@ -11,10 +14,102 @@ use crate::handle::{Pool, SOCKET_TAG};
 use crate::message::{live, store, zmq_msg_t};
 use crate::{boundary, fail, rc};
 
-pub(crate) static SOCKETS: Pool<Socket> = Pool::new(SOCKET_TAG);
+pub(crate) static SOCKETS: Pool<SockHandle> = Pool::new(SOCKET_TAG);
+
+/// What a socket handle holds. Thread-safe socket types (CLIENT, SERVER,
+/// ...) may be used from several threads at once: every call then holds
+/// `lock`, and a blocking call waits for the socket's signal with the lock
+/// released, so that other threads can send or receive meanwhile.
+pub(crate) struct SockHandle {
+    socket: Socket,
+    lock: Option<Mutex<()>>,
+}
+
+// SAFETY: a handle is shared between threads only for thread-safe socket
+// types, and then every access to `socket` happens while holding `lock`
+// (see `run`), which orders those accesses; other types are used by one
+// thread at a time, as libzmq requires of them.
+unsafe impl Sync for SockHandle {}
+
+/// Longest a blocked call on a thread-safe socket sleeps before looking
+/// again: another thread may have consumed the wake-up it waited for.
+const SHARED_WAIT_SLICE: Duration = Duration::from_millis(10);
+
+impl SockHandle {
+    fn new(socket: Socket) -> SockHandle {
+        let lock = socket.is_thread_safe().then(|| Mutex::new(()));
+        SockHandle { socket, lock }
+    }
+
+    fn guard(&self) -> Option<MutexGuard<'_, ()>> {
+        self.lock.as_ref().map(|l| l.lock())
+    }
+
+    /// Runs `f` on the socket, holding the lock of a thread-safe socket.
+    pub(crate) fn run<T>(&self, f: impl FnOnce(&Socket) -> T) -> T {
+        let _g = self.guard();
+        f(&self.socket)
+    }
+
+    /// A blocking (unless `flags` says otherwise) operation. On a
+    /// thread-safe socket it is tried without blocking under the lock, and
+    /// the wait for progress happens outside the lock.
+    fn blocking<T>(&self, flags: c_int, timeo_opt: c_int, mut op: impl FnMut(&Socket, c_int) -> Result<T, Error>) -> Result<T, Error> {
+        if self.lock.is_none() || flags & ZMQ_DONTWAIT != 0 {
+            return self.run(|s| op(s, flags));
+        }
+        let (timeo, fd) = self.run(|s| {
+            let mut b = [0u8; 4];
+            let t = s.getsockopt_raw(timeo_opt, &mut b).map(|_| i32::from_ne_bytes(b)).unwrap_or(-1);
+            (t, s.raw_fd().unwrap_or(-1))
+        });
+        let deadline = (timeo >= 0).then(|| Instant::now() + Duration::from_millis(timeo as u64));
+        loop {
+            match self.run(|s| op(s, flags | ZMQ_DONTWAIT)) {
+                Err(Error::EAGAIN) => {}
+                other => return other,
+            }
+            let mut wait = SHARED_WAIT_SLICE;
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::EAGAIN);
+                }
+                wait = wait.min(left);
+            }
+            let mut pfd = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
+            // SAFETY: pfd is a live array of one pollfd.
+            unsafe { libc::poll(pfd.as_mut_ptr(), 1, wait.as_millis().max(1) as c_int) };
+        }
+    }
+
+    /// Sends with libzmq's blocking rules; on failure the message comes back.
+    pub(crate) fn send(&self, m: Message, flags: c_int) -> Result<(), (Error, Message)> {
+        let mut slot = Some(m);
+        let r = self.blocking(flags, ZMQ_SNDTIMEO, |s, f| {
+            let Some(m) = slot.take() else { return Err(Error::EFAULT) };
+            match s.send_msg(m, f) {
+                Ok(()) => Ok(()),
+                Err((e, back)) => {
+                    slot = Some(back);
+                    Err(e)
+                }
+            }
+        });
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => Err((e, slot.unwrap_or_default())),
+        }
+    }
+
+    /// Receives with libzmq's blocking rules.
+    pub(crate) fn recv(&self, flags: c_int) -> Result<Message, Error> {
+        self.blocking(flags, ZMQ_RCVTIMEO, |s, f| s.recv_msg(f))
+    }
+}
 
 /// The socket behind a handle, or ENOTSOCK.
-pub(crate) unsafe fn sock_of<'a>(s: *mut c_void) -> Option<&'a Socket> {
+pub(crate) unsafe fn sock_of<'a>(s: *mut c_void) -> Option<&'a SockHandle> {
     // SAFETY: forwarded contract: s is NULL or a handle from zmq_socket.
     let sock = unsafe { SOCKETS.get(s) };
     if sock.is_none() {
@@ -39,7 +134,7 @@ pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut 
         // SAFETY: context is NULL or a handle from zmq_ctx_new.
         let Some(ctx) = (unsafe { ctx_of(context) }) else { return ptr::null_mut() };
         match ctx.socket_raw(type_) {
-            Ok(s) => SOCKETS.alloc(s) as *mut c_void,
+            Ok(s) => SOCKETS.alloc(SockHandle::new(s)) as *mut c_void,
             Err(e) => fail(e, ptr::null_mut()),
         }
     })
@@ -68,7 +163,7 @@ pub unsafe extern "C" fn zmq_setsockopt(s: *mut c_void, option: c_int, optval: *
         let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
         // SAFETY: the caller passes optvallen readable bytes at optval.
         let value = unsafe { crate::util::bytes(optval, optvallen) };
-        rc(sock.setsockopt_raw(option, value))
+        rc(sock.run(|s| s.setsockopt_raw(option, value)))
     })
 }
 
@@ -87,7 +182,7 @@ pub unsafe extern "C" fn zmq_getsockopt(s: *mut c_void, option: c_int, optval: *
         let Some(buf) = (unsafe { crate::util::bytes_mut(optval, len) }) else {
             return fail(Error::EFAULT, -1);
         };
-        match sock.getsockopt_raw(option, buf) {
+        match sock.run(|s| s.getsockopt_raw(option, buf)) {
             Ok(n) => {
                 // SAFETY: checked non-null above.
                 unsafe { *optvallen = n };
@@ -108,7 +203,7 @@ macro_rules! endpoint_fn {
                 let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
                 // SAFETY: addr is NULL or a NUL-terminated string.
                 match unsafe { str_arg(addr) } {
-                    Some(a) => rc(sock.$method(&a)),
+                    Some(a) => rc(sock.run(|s| s.$method(&a))),
                     None => fail(Error::EINVAL, -1),
                 }
             })
@@ -138,9 +233,9 @@ fn size_rc(n: usize) -> c_int {
     n.min(c_int::MAX as usize) as c_int
 }
 
-fn send_message(sock: &Socket, m: Message, flags: c_int) -> c_int {
+fn send_message(sock: &SockHandle, m: Message, flags: c_int) -> c_int {
     let n = m.len();
-    match sock.send_msg(m, flags) {
+    match sock.send(m, flags) {
         Ok(()) => size_rc(n),
         Err((e, _)) => fail(e, -1),
     }
@@ -184,7 +279,7 @@ pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, 
     boundary("zmq_recv", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
         let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
-        match sock.recv_msg(flags) {
+        match sock.recv(flags) {
             Ok(m) => {
                 let n = m.len().min(len);
                 if n > 0 {
@@ -210,7 +305,7 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         let Some(m) = (unsafe { crate::message::take(msg) }) else { return fail(Error::EFAULT, -1) };
         let n = m.len();
-        match sock.send_msg(m, flags) {
+        match sock.send(m, flags) {
             Ok(()) => {
                 // SAFETY: msg is non-null (take succeeded).
                 unsafe { store(msg, Message::new()) };
@@ -235,7 +330,7 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
         if unsafe { live(msg) }.is_none() {
             return fail(Error::EFAULT, -1);
         }
-        match sock.recv_msg(flags) {
+        match sock.recv(flags) {
             Ok(m) => {
                 let n = m.len();
                 // SAFETY: msg is live (checked above): release it, store the new one.
@@ -311,7 +406,7 @@ pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, coun
             if !more {
                 break;
             }
-            let m = match sock.recv_msg(flags) {
+            let m = match sock.recv(flags) {
                 Ok(m) => m,
                 Err(e) => return fail(e, -1),
             };
@@ -357,7 +452,7 @@ pub unsafe extern "C" fn zmq_socket_monitor_versioned(
         let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
         // SAFETY: addr is NULL or a NUL-terminated string.
         let a = unsafe { str_arg(addr) };
-        rc(sock.monitor_versioned(a.as_deref(), events, event_version, type_))
+        rc(sock.run(|s| s.monitor_versioned(a.as_deref(), events, event_version, type_)))
     })
 }
 
@@ -369,7 +464,7 @@ pub unsafe extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int
     boundary("zmq_socket_monitor_pipes_stats", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
         let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
-        rc(sock.monitor_pipes_stats())
+        rc(sock.run(|s| s.monitor_pipes_stats()))
     })
 }
 
@@ -381,7 +476,7 @@ unsafe fn group_fn(s: *mut c_void, group: *const c_char, join: bool) -> c_int {
     }
     // SAFETY: group is a NUL-terminated string.
     let g = unsafe { CStr::from_ptr(group) }.to_bytes();
-    rc(if join { sock.join(g) } else { sock.leave(g) })
+    rc(sock.run(|s| if join { s.join(g) } else { s.leave(g) }))
 }
 
 /// Joins a group (DISH sockets, DRAFT).
@@ -422,7 +517,7 @@ pub unsafe extern "C" fn zmq_socket_get_peer_state(s: *mut c_void, routing_id: *
         let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
         // SAFETY: the caller passes routing_id_size bytes at routing_id.
         let id = unsafe { crate::util::bytes(routing_id, routing_id_size) }.unwrap_or(&[]);
-        sock.peer_state(id).unwrap_or_else(|e| fail(e, -1))
+        sock.run(|s| s.peer_state(id)).unwrap_or_else(|e| fail(e, -1))
     })
 }
 
@@ -446,7 +541,7 @@ pub unsafe extern "C" fn zmq_proxy_steerable(
         let (Some(f), Some(b)) = (unsafe { sock_of(frontend) }, unsafe { sock_of(backend) }) else {
             return fail(Error::EFAULT, -1);
         };
-        let optional = |p: *mut c_void| -> Result<Option<&Socket>, ()> {
+        let optional = |p: *mut c_void| -> Result<Option<&SockHandle>, ()> {
             if p.is_null() {
                 return Ok(None);
             }
@@ -454,7 +549,9 @@ pub unsafe extern "C" fn zmq_proxy_steerable(
             unsafe { sock_of(p) }.map(Some).ok_or(())
         };
         let (Ok(cap), Ok(ctl)) = (optional(capture), optional(control)) else { return -1 };
-        rc(zmqrs::proxy(f, b, cap, ctl))
+        // The proxy owns these sockets while it runs (as in libzmq, nobody
+        // else may use them meanwhile), so it works on them directly.
+        rc(zmqrs::proxy(&f.socket, &b.socket, cap.map(|c| &c.socket), ctl.map(|c| &c.socket)))
     })
 }
 

@@ -62,6 +62,10 @@ pub(crate) enum SocketCommand {
     /// A connecting session gave up (reconnect disabled or refused): forget
     /// the endpoint, as zmq_disconnect would.
     TermEndpoint(String),
+    /// A listener or session was launched for us. Nothing to do but wake
+    /// up: like libzmq's "own" command, it makes ZMQ_FD readable after a
+    /// bind or connect, which pollers of ZMQ_FD rely on.
+    Launched,
 }
 
 /// The part of a socket that other threads may hold.
@@ -367,6 +371,7 @@ impl SocketCore {
             SocketCommand::TermEndpoint(uri) => {
                 let _ = self.term_endpoint_inner(&uri);
             }
+            SocketCommand::Launched => {}
             SocketCommand::Stop => {
                 self.monitor.stop(true);
                 self.ctx_terminated = true;
@@ -462,6 +467,7 @@ impl SocketCore {
         let int = |buf: &mut [u8], v: i32| options::put_bytes(buf, &v.to_ne_bytes());
         match option {
             ZMQ_RCVMORE => int(buf, self.rcvmore as i32),
+            ZMQ_FD if is_thread_safe(self.options.socket_type) => Err(Error::EINVAL),
             ZMQ_FD => int(buf, self.fd()),
             ZMQ_EVENTS => {
                 self.process_commands(Wait::No)?;
@@ -614,6 +620,7 @@ impl SocketCore {
         self.monitor.event(ZMQ_EVENT_LISTENING, fd as u64, &pair);
         let listener = Listener::new(id, sock, endpoint.clone(), self.link(), self.options.clone(), ipc_file);
         mailbox.send(IoCommand::Launch(IoObject::Listener(Box::new(listener))));
+        self.shared.mailbox.send(SocketCommand::Launched);
         self.endpoints.push(Endpoint { uri: endpoint.clone(), child: id, io, pipe: None });
         self.last_endpoint = endpoint;
         self.options.connected = true;
@@ -653,6 +660,7 @@ impl SocketCore {
         let id = next_object_id();
         let session = Session::connecter(id, self.link(), self.options.clone(), target, uri.to_owned(), session_pipe);
         mailbox.send(IoCommand::Launch(IoObject::Session(Box::new(session))));
+        self.shared.mailbox.send(SocketCommand::Launched);
         self.endpoints.push(Endpoint { uri: uri.to_owned(), child: id, io, pipe: pipe_idx });
         self.last_endpoint = uri.to_owned();
         self.options.connected = true;
