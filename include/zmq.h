@@ -1083,10 +1083,11 @@ int zmq_poller_wait_all(void *poller,
 
 #if defined(ZMQ_BUILD_DRAFT_API)
 /*
- The poller's own descriptor: only pollers of thread-safe sockets have
- one, and this library has none (EINVAL, as libzmq for such pollers).
+ A descriptor that becomes readable when a thread-safe socket in the
+ poller may have events (DRAFT). As in libzmq, only pollers holding a
+ thread-safe socket have one; otherwise EINVAL.
  */
-int zmq_poller_fd(void *poller, zmq_fd_t *_fd);
+int zmq_poller_fd(void *poller, zmq_fd_t *fd);
 #endif
 
 /*

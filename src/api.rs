@@ -133,7 +133,12 @@ impl std::fmt::Debug for Context {
 impl Context {
     /// A new context (`zmq_ctx_new`).
     pub fn new() -> Context {
-        Context { inner: Arc::new(ContextInner { ctx: Ctx::new(), terminated: AtomicBool::new(false) }) }
+        Context {
+            inner: Arc::new(ContextInner {
+                ctx: Ctx::new(),
+                terminated: AtomicBool::new(false),
+            }),
+        }
     }
 
     /// Creates a socket (`zmq_socket`).
@@ -144,7 +149,10 @@ impl Context {
     /// Creates a socket from a `ZMQ_*` type number (EINVAL if unknown).
     pub fn socket_raw(&self, socket_type: i32) -> Result<Socket> {
         let core = self.inner.ctx.create_socket(socket_type)?;
-        Ok(Socket { core: RefCell::new(Some(Box::new(core))), ctx: self.clone() })
+        Ok(Socket {
+            core: RefCell::new(Some(Box::new(core))),
+            ctx: self.clone(),
+        })
     }
 
     /// Sets an integer context option (`zmq_ctx_set`).
@@ -190,10 +198,6 @@ impl Context {
             self.inner.ctx.terminate()?;
         }
         Ok(())
-    }
-
-    pub(crate) fn ctx(&self) -> &Arc<Ctx> {
-        &self.inner.ctx
     }
 }
 
@@ -319,7 +323,11 @@ impl Socket {
     {
         let mut iter = parts.into_iter().peekable();
         while let Some(part) = iter.next() {
-            let f = if iter.peek().is_some() { flags | SNDMORE } else { flags };
+            let f = if iter.peek().is_some() {
+                flags | SNDMORE
+            } else {
+                flags
+            };
             self.send(part, f)?;
         }
         Ok(())
@@ -343,7 +351,8 @@ impl Socket {
 
     /// Receives one frame as UTF-8; `Err(bytes)` inside if it is not UTF-8.
     pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
-        self.recv_bytes(flags).map(|b| String::from_utf8(b).map_err(|e| e.into_bytes()))
+        self.recv_bytes(flags)
+            .map(|b| String::from_utf8(b).map_err(|e| e.into_bytes()))
     }
 
     /// Receives into `buf`; returns the frame's full size (it is truncated
@@ -515,7 +524,13 @@ impl Socket {
 
     /// Monitoring with a format version (1 or 2) and a PAIR, PUB or PUSH
     /// monitor socket (`zmq_socket_monitor_versioned`).
-    pub fn monitor_versioned(&self, endpoint: Option<&str>, events: u64, version: i32, socket_type: i32) -> Result<()> {
+    pub fn monitor_versioned(
+        &self,
+        endpoint: Option<&str>,
+        events: u64,
+        version: i32,
+        socket_type: i32,
+    ) -> Result<()> {
         self.with(|s| s.monitor(endpoint, events, version, socket_type))
     }
 
@@ -544,7 +559,12 @@ impl Socket {
 
     /// A poll item for this socket.
     pub fn as_poll_item(&self, events: i16) -> PollItem<'_> {
-        PollItem { socket: Some(self), fd: -1, events, revents: 0 }
+        PollItem {
+            socket: Some(self),
+            fd: -1,
+            events,
+            revents: 0,
+        }
     }
 
     /// Readiness for polling ([`POLLIN`] | [`POLLOUT`]), after processing
@@ -561,7 +581,8 @@ impl Socket {
 
     /// Whether this is one of the thread-safe (draft) socket types.
     pub fn is_thread_safe(&self) -> bool {
-        self.with(|s| Ok(crate::socket::is_thread_safe(s.options.socket_type))).unwrap_or(false)
+        self.with(|s| Ok(crate::socket::is_thread_safe(s.options.socket_type)))
+            .unwrap_or(false)
     }
 }
 
@@ -577,7 +598,12 @@ pub struct PollItem<'a> {
 impl<'a> PollItem<'a> {
     /// A poll item for a raw descriptor.
     pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'a> {
-        PollItem { socket: None, fd, events, revents: 0 }
+        PollItem {
+            socket: None,
+            fd,
+            events,
+            revents: 0,
+        }
     }
 
     /// The events that occurred.

@@ -32,19 +32,19 @@ pub mod options;
 mod pipe;
 pub mod poll;
 mod proxy;
+pub mod security;
 mod socket;
 mod sys;
 pub mod transport;
 pub mod util;
-pub mod security;
 pub mod zmtp;
 
 pub use api::{
     poll, Context, PollItem, Socket, SocketType, DONTWAIT, POLLERR, POLLIN, POLLOUT, SNDMORE,
 };
-pub use proxy::proxy;
 pub use error::{strerror, strerror_cstr, Error, Result, HAUSNUMERO};
 pub use msg::{Message, Metadata, Release, GROUP_MAX_LENGTH, INLINE_CAPACITY, LIVE_TAGS};
+pub use proxy::proxy;
 
 /// The libzmq version this library implements: (4, 3, 5).
 pub fn version() -> (i32, i32, i32) {

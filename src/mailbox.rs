@@ -39,7 +39,12 @@ impl<C> Mailbox<C> {
     /// the signal even if the owner never looked at the mailbox.
     pub fn new(signal: Signal) -> Mailbox<C> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        Mailbox { tx, rx, armed: AtomicBool::new(true), signal }
+        Mailbox {
+            tx,
+            rx,
+            armed: AtomicBool::new(true),
+            signal,
+        }
     }
 
     /// A socket mailbox with an eventfd signal.

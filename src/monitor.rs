@@ -85,7 +85,11 @@ impl Monitor {
             ctx.reap(Box::new(s));
             return Err(e);
         }
-        *self.active.lock() = Some(Active { socket: Box::new(s), events, version });
+        *self.active.lock() = Some(Active {
+            socket: Box::new(s),
+            events,
+            version,
+        });
         Ok(())
     }
 
@@ -94,7 +98,12 @@ impl Monitor {
         let mut guard = self.active.lock();
         if let Some(mut a) = guard.take() {
             if send_stopped && a.events & ZMQ_EVENT_MONITOR_STOPPED as u64 != 0 {
-                post(&mut a, ZMQ_EVENT_MONITOR_STOPPED as u64, &[0], &EndpointPair::default());
+                post(
+                    &mut a,
+                    ZMQ_EVENT_MONITOR_STOPPED as u64,
+                    &[0],
+                    &EndpointPair::default(),
+                );
             }
             let ctx = a.socket.ctx().clone();
             ctx.reap(a.socket);
@@ -103,7 +112,10 @@ impl Monitor {
 
     /// Whether anyone listens for `event`.
     pub(crate) fn wants(&self, event: i32) -> bool {
-        self.active.lock().as_ref().is_some_and(|a| a.events & event as u32 as u64 != 0)
+        self.active
+            .lock()
+            .as_ref()
+            .is_some_and(|a| a.events & event as u32 as u64 != 0)
     }
 
     /// Posts an event with one value.
@@ -136,7 +148,11 @@ fn post(a: &mut Active, event: u64, values: &[u64], ep: &EndpointPair) {
         send(s, Message::from_slice(ep.identifier().as_bytes()), false);
     } else {
         send(s, Message::from_slice(&event.to_ne_bytes()), true);
-        send(s, Message::from_slice(&(values.len() as u64).to_ne_bytes()), true);
+        send(
+            s,
+            Message::from_slice(&(values.len() as u64).to_ne_bytes()),
+            true,
+        );
         for v in values {
             send(s, Message::from_slice(&v.to_ne_bytes()), true);
         }

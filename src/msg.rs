@@ -100,8 +100,15 @@ impl Drop for Storage {
 /// The body of a message. `repr(u8)`: the tag is the first byte of the message.
 #[repr(u8)]
 enum Body {
-    Inline { len: u8, data: [u8; INLINE_CAPACITY] } = 1,
-    Shared { ptr: NonNull<u8>, len: usize, owner: Arc<Storage> } = 2,
+    Inline {
+        len: u8,
+        data: [u8; INLINE_CAPACITY],
+    } = 1,
+    Shared {
+        ptr: NonNull<u8>,
+        len: usize,
+        owner: Arc<Storage>,
+    } = 2,
     /// End of a pipe's stream (pipe termination handshake); never seen by users.
     Delimiter = 3,
 }
@@ -186,7 +193,10 @@ impl Message {
     /// An empty message (`zmq_msg_init`).
     pub const fn new() -> Message {
         Message {
-            body: Body::Inline { len: 0, data: [0; INLINE_CAPACITY] },
+            body: Body::Inline {
+                len: 0,
+                data: [0; INLINE_CAPACITY],
+            },
             meta: None,
             group: None,
             routing_id: 0,
@@ -198,7 +208,10 @@ impl Message {
     pub fn with_size(size: usize) -> Message {
         if size <= INLINE_CAPACITY {
             Message {
-                body: Body::Inline { len: size as u8, data: [0; INLINE_CAPACITY] },
+                body: Body::Inline {
+                    len: size as u8,
+                    data: [0; INLINE_CAPACITY],
+                },
                 ..Message::new()
             }
         } else {
@@ -226,7 +239,13 @@ impl Message {
         if data.len() <= INLINE_CAPACITY {
             let mut buf = [0u8; INLINE_CAPACITY];
             buf[..data.len()].copy_from_slice(data);
-            Message { body: Body::Inline { len: data.len() as u8, data: buf }, ..Message::new() }
+            Message {
+                body: Body::Inline {
+                    len: data.len() as u8,
+                    data: buf,
+                },
+                ..Message::new()
+            }
         } else {
             Message::from_vec(data.to_vec())
         }
@@ -240,7 +259,11 @@ impl Message {
         }
         let mut data = std::mem::ManuallyDrop::new(data);
         let (ptr, len, cap) = (data.as_mut_ptr(), data.len(), data.capacity());
-        let storage = Storage { ptr, len, kind: StorageKind::Vec { cap } };
+        let storage = Storage {
+            ptr,
+            len,
+            kind: StorageKind::Vec { cap },
+        };
         Message::shared(storage)
     }
 
@@ -258,18 +281,32 @@ impl Message {
             Some(r) => StorageKind::Foreign(r),
             None => StorageKind::Static,
         };
-        Message::shared(Storage { ptr: data, len, kind })
+        Message::shared(Storage {
+            ptr: data,
+            len,
+            kind,
+        })
     }
 
     fn shared(storage: Storage) -> Message {
         let ptr = NonNull::new(storage.ptr).unwrap_or(NonNull::dangling());
         let len = storage.len;
-        Message { body: Body::Shared { ptr, len, owner: Arc::new(storage) }, ..Message::new() }
+        Message {
+            body: Body::Shared {
+                ptr,
+                len,
+                owner: Arc::new(storage),
+            },
+            ..Message::new()
+        }
     }
 
     /// The pipe-termination marker.
     pub(crate) fn delimiter() -> Message {
-        Message { body: Body::Delimiter, ..Message::new() }
+        Message {
+            body: Body::Delimiter,
+            ..Message::new()
+        }
     }
 
     /// Whether this is the pipe-termination marker.
@@ -312,8 +349,10 @@ impl Message {
     /// show through another message.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         if let Body::Shared { owner, .. } = &mut self.body {
-            let unique = matches!(owner.kind, StorageKind::Vec { .. } | StorageKind::Foreign(_))
-                && Arc::get_mut(owner).is_some();
+            let unique = matches!(
+                owner.kind,
+                StorageKind::Vec { .. } | StorageKind::Foreign(_)
+            ) && Arc::get_mut(owner).is_some();
             if !unique {
                 let copy = Message::from_slice(self.as_slice());
                 self.body = copy.body;
@@ -458,10 +497,15 @@ impl Clone for Message {
     /// gain a reference.
     fn clone(&self) -> Message {
         let body = match &self.body {
-            Body::Inline { len, data } => Body::Inline { len: *len, data: *data },
-            Body::Shared { ptr, len, owner } => {
-                Body::Shared { ptr: *ptr, len: *len, owner: Arc::clone(owner) }
-            }
+            Body::Inline { len, data } => Body::Inline {
+                len: *len,
+                data: *data,
+            },
+            Body::Shared { ptr, len, owner } => Body::Shared {
+                ptr: *ptr,
+                len: *len,
+                owner: Arc::clone(owner),
+            },
             Body::Delimiter => Body::Delimiter,
         };
         Message {
@@ -506,7 +550,10 @@ impl fmt::Debug for Message {
         f.debug_struct("Message")
             .field("len", &self.len())
             .field("more", &self.more())
-            .field("body", &String::from_utf8_lossy(&self.as_slice()[..self.len().min(64)]))
+            .field(
+                "body",
+                &String::from_utf8_lossy(&self.as_slice()[..self.len().min(64)]),
+            )
             .finish()
     }
 }
@@ -605,7 +652,14 @@ mod tests {
         let mut buf = vec![5u8; 100];
         // SAFETY: buf outlives every message made from it in this test.
         let m = unsafe {
-            Message::from_raw_parts(buf.as_mut_ptr(), 100, Some(Release { func: release, ctx: [1, 0] }))
+            Message::from_raw_parts(
+                buf.as_mut_ptr(),
+                100,
+                Some(Release {
+                    func: release,
+                    ctx: [1, 0],
+                }),
+            )
         };
         let c = m.clone();
         drop(m);

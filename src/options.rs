@@ -235,7 +235,11 @@ fn string_relaxed(v: OptVal<'_>, max: usize) -> Result<String> {
     }
 }
 
-fn set_filter<T: Ord>(v: OptVal<'_>, set: &mut BTreeSet<T>, decode: impl Fn([u8; 4]) -> T) -> Result<()> {
+fn set_filter<T: Ord>(
+    v: OptVal<'_>,
+    set: &mut BTreeSet<T>,
+    decode: impl Fn([u8; 4]) -> T,
+) -> Result<()> {
     match v {
         None => {
             set.clear();
@@ -282,7 +286,11 @@ pub fn put_str(buf: &mut [u8], value: &str) -> Result<usize> {
 }
 
 impl Options {
-    fn set_curve_key(&mut self, which: fn(&mut Options) -> &mut [u8; CURVE_KEYSIZE], v: OptVal<'_>) -> Result<()> {
+    fn set_curve_key(
+        &mut self,
+        which: fn(&mut Options) -> &mut [u8; CURVE_KEYSIZE],
+        v: OptVal<'_>,
+    ) -> Result<()> {
         let b = v.unwrap_or(&[]);
         let key: Option<[u8; CURVE_KEYSIZE]> = match b.len() {
             CURVE_KEYSIZE => b.try_into().ok(),
@@ -347,12 +355,18 @@ impl Options {
             ZMQ_IPV6 => self.ipv6 = bool_strict(v)?,
             ZMQ_SOCKS_PROXY => self.socks_proxy_address = string_strict(v, usize::MAX)?,
             ZMQ_SOCKS_USERNAME => {
-                self.socks_proxy_username =
-                    if len(v) == 0 { String::new() } else { string_strict(v, 255)? }
+                self.socks_proxy_username = if len(v) == 0 {
+                    String::new()
+                } else {
+                    string_strict(v, 255)?
+                }
             }
             ZMQ_SOCKS_PASSWORD => {
-                self.socks_proxy_password =
-                    if len(v) == 0 { String::new() } else { string_strict(v, 255)? }
+                self.socks_proxy_password = if len(v) == 0 {
+                    String::new()
+                } else {
+                    string_strict(v, 255)?
+                }
             }
             ZMQ_TCP_KEEPALIVE => self.tcp_keepalive = int_if(v, |x| (-1..=1).contains(&x))?,
             ZMQ_TCP_KEEPALIVE_CNT => self.tcp_keepalive_cnt = int_if(v, |x| x >= -1)?,
@@ -401,8 +415,12 @@ impl Options {
                 self.as_server = x;
                 self.mechanism = if x != 0 { ZMQ_CURVE } else { ZMQ_NULL };
             }
-            ZMQ_CURVE_PUBLICKEY if HAVE_CURVE => self.set_curve_key(|o| &mut o.curve_public_key, v)?,
-            ZMQ_CURVE_SECRETKEY if HAVE_CURVE => self.set_curve_key(|o| &mut o.curve_secret_key, v)?,
+            ZMQ_CURVE_PUBLICKEY if HAVE_CURVE => {
+                self.set_curve_key(|o| &mut o.curve_public_key, v)?
+            }
+            ZMQ_CURVE_SECRETKEY if HAVE_CURVE => {
+                self.set_curve_key(|o| &mut o.curve_secret_key, v)?
+            }
             ZMQ_CURVE_SERVERKEY if HAVE_CURVE => {
                 self.set_curve_key(|o| &mut o.curve_server_key, v)?;
                 self.as_server = 0;
@@ -415,7 +433,9 @@ impl Options {
                 // Stored in deciseconds, as sent on the wire.
                 let ds = as_int(v).map(|x| x / 100);
                 match ds {
-                    Some(ds) if (0..=u16::MAX as i32).contains(&ds) => self.heartbeat_ttl = ds as u16,
+                    Some(ds) if (0..=u16::MAX as i32).contains(&ds) => {
+                        self.heartbeat_ttl = ds as u16
+                    }
                     _ => return Err(Error::EINVAL),
                 }
             }
@@ -439,7 +459,9 @@ impl Options {
                     return Err(Error::EINVAL);
                 }
                 // Like std::map::insert: an existing key keeps its value.
-                self.app_metadata.entry(key.to_owned()).or_insert_with(|| s[pos + 1..].to_owned());
+                self.app_metadata
+                    .entry(key.to_owned())
+                    .or_insert_with(|| s[pos + 1..].to_owned());
             }
             ZMQ_MULTICAST_LOOP => self.multicast_loop = bool_relaxed(v)?,
             ZMQ_IN_BATCH_SIZE => self.in_batch_size = int_if(v, |x| x > 0)?,
@@ -515,15 +537,17 @@ impl Options {
             ZMQ_TCP_KEEPALIVE_IDLE => put_int(buf, self.tcp_keepalive_idle),
             ZMQ_TCP_KEEPALIVE_INTVL => put_int(buf, self.tcp_keepalive_intvl),
             ZMQ_MECHANISM => put_int(buf, self.mechanism),
-            ZMQ_PLAIN_SERVER => {
-                put_int(buf, (self.as_server != 0 && self.mechanism == ZMQ_PLAIN) as i32)
-            }
+            ZMQ_PLAIN_SERVER => put_int(
+                buf,
+                (self.as_server != 0 && self.mechanism == ZMQ_PLAIN) as i32,
+            ),
             ZMQ_PLAIN_USERNAME => put_str(buf, &self.plain_username),
             ZMQ_PLAIN_PASSWORD => put_str(buf, &self.plain_password),
             ZMQ_ZAP_DOMAIN => put_str(buf, &self.zap_domain),
-            ZMQ_CURVE_SERVER if HAVE_CURVE => {
-                put_int(buf, (self.as_server != 0 && self.mechanism == ZMQ_CURVE) as i32)
-            }
+            ZMQ_CURVE_SERVER if HAVE_CURVE => put_int(
+                buf,
+                (self.as_server != 0 && self.mechanism == ZMQ_CURVE) as i32,
+            ),
             ZMQ_CURVE_PUBLICKEY if HAVE_CURVE => key(buf, &self.curve_public_key),
             ZMQ_CURVE_SECRETKEY if HAVE_CURVE => key(buf, &self.curve_secret_key),
             ZMQ_CURVE_SERVERKEY if HAVE_CURVE => key(buf, &self.curve_server_key),

@@ -60,7 +60,11 @@ pub fn poll<I: Item>(items: &mut [I], timeout_ms: i64) -> Result<i32> {
             }
             pe
         };
-        pollfds.push(libc::pollfd { fd, events, revents: 0 });
+        pollfds.push(libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        });
     }
     let mut first_pass = true;
     let mut end: Option<Instant> = None;
@@ -70,7 +74,9 @@ pub fn poll<I: Item>(items: &mut [I], timeout_ms: i64) -> Result<i32> {
         } else if timeout_ms < 0 {
             None
         } else {
-            Some(end.map_or(Duration::ZERO, |e| e.saturating_duration_since(Instant::now())))
+            Some(end.map_or(Duration::ZERO, |e| {
+                e.saturating_duration_since(Instant::now())
+            }))
         };
         match crate::sys::poll(&mut pollfds, wait) {
             Ok(_) => {}

@@ -35,7 +35,13 @@ enum State {
     Terminated,
 }
 
-fn forward(from: &Socket, to: &Socket, capture: Option<&Socket>, rx: &mut Counter, tx: &mut Counter) -> Result<()> {
+fn forward(
+    from: &Socket,
+    to: &Socket,
+    capture: Option<&Socket>,
+    rx: &mut Counter,
+    tx: &mut Counter,
+) -> Result<()> {
     for i in 0..BURST {
         loop {
             let msg = match from.recv_msg(ZMQ_DONTWAIT) {
@@ -101,7 +107,12 @@ fn can_send(s: &Socket) -> Result<bool> {
 
 /// Forwards between `frontend` and `backend` until the context terminates
 /// (returns ETERM) or the control socket says TERMINATE (returns Ok).
-pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>, control: Option<&Socket>) -> Result<()> {
+pub fn proxy(
+    frontend: &Socket,
+    backend: &Socket,
+    capture: Option<&Socket>,
+    control: Option<&Socket>,
+) -> Result<()> {
     let same = std::ptr::eq(frontend, backend);
     let mut stats = Stats::default();
     let mut state = State::Active;
@@ -149,11 +160,23 @@ pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>, cont
             continue;
         }
         if front_pending && (same || can_send(backend)?) {
-            forward(frontend, backend, capture, &mut stats.front_recv, &mut stats.back_send)?;
+            forward(
+                frontend,
+                backend,
+                capture,
+                &mut stats.front_recv,
+                &mut stats.back_send,
+            )?;
             front_pending = false;
         }
         if back_pending && can_send(frontend)? {
-            forward(backend, frontend, capture, &mut stats.back_recv, &mut stats.front_send)?;
+            forward(
+                backend,
+                frontend,
+                capture,
+                &mut stats.back_recv,
+                &mut stats.front_send,
+            )?;
             back_pending = false;
         }
     }

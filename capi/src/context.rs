@@ -22,7 +22,9 @@ pub(crate) unsafe fn ctx_of<'a>(ctx: *mut c_void) -> Option<&'a Context> {
 /// Creates a new 0MQ context.
 #[no_mangle]
 pub extern "C" fn zmq_ctx_new() -> *mut c_void {
-    boundary("zmq_ctx_new", || CONTEXTS.alloc(Context::new()) as *mut c_void)
+    boundary("zmq_ctx_new", || {
+        CONTEXTS.alloc(Context::new()) as *mut c_void
+    })
 }
 
 /// Terminates a context: blocks until every socket is closed and lingered.
@@ -87,7 +89,9 @@ pub unsafe extern "C" fn zmq_ctx_set_ext(
 ) -> c_int {
     boundary("zmq_ctx_set_ext", || {
         // SAFETY: context is NULL or a handle from zmq_ctx_new.
-        let Some(c) = (unsafe { ctx_of(context) }) else { return -1 };
+        let Some(c) = (unsafe { ctx_of(context) }) else {
+            return -1;
+        };
         // SAFETY: the caller passes optvallen readable bytes at optval.
         let value = unsafe { crate::util::bytes(optval, optvallen) };
         rc(c.set_raw(option, value.unwrap_or(&[])))
@@ -105,7 +109,9 @@ pub unsafe extern "C" fn zmq_ctx_get_ext(
 ) -> c_int {
     boundary("zmq_ctx_get_ext", || {
         // SAFETY: context is NULL or a handle from zmq_ctx_new.
-        let Some(c) = (unsafe { ctx_of(context) }) else { return -1 };
+        let Some(c) = (unsafe { ctx_of(context) }) else {
+            return -1;
+        };
         if optvallen.is_null() {
             return fail(Error::EFAULT, -1);
         }

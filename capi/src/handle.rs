@@ -36,14 +36,21 @@ pub struct Pool<T: 'static> {
 impl<T: 'static> Pool<T> {
     /// An empty pool whose live cells carry `live_tag`.
     pub const fn new(live_tag: u32) -> Pool<T> {
-        Pool { free: Mutex::new(Vec::new()), live_tag, _t: std::marker::PhantomData }
+        Pool {
+            free: Mutex::new(Vec::new()),
+            live_tag,
+            _t: std::marker::PhantomData,
+        }
     }
 
     /// Stores `value` in a fresh or recycled cell and returns its address.
     pub fn alloc(&self, value: T) -> *mut Cell<T> {
         let cell = match self.free.lock().pop() {
             Some(addr) => addr as *mut Cell<T>,
-            None => Box::into_raw(Box::new(Cell { tag: AtomicU32::new(DEAD_TAG), value: UnsafeCell::new(None) })),
+            None => Box::into_raw(Box::new(Cell {
+                tag: AtomicU32::new(DEAD_TAG),
+                value: UnsafeCell::new(None),
+            })),
         };
         // SAFETY: the cell is dead (fresh or recycled), so no other thread
         // uses its value; it was allocated by this pool and never freed.
@@ -87,7 +94,10 @@ impl<T: 'static> Pool<T> {
         let cell = ptr as *mut Cell<T>;
         // SAFETY: per the contract, a cell of this pool that is never freed.
         let c = unsafe { &*cell };
-        if c.tag.compare_exchange(self.live_tag, DEAD_TAG, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        if c.tag
+            .compare_exchange(self.live_tag, DEAD_TAG, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
             return None;
         }
         // SAFETY: we won the tag: nobody else may take or reuse this value.

@@ -98,7 +98,11 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
 /// Initialises a message with a copy of `size` bytes at `buf` (DRAFT).
 #[cfg(zmq_draft_api)]
 #[no_mangle]
-pub unsafe extern "C" fn zmq_msg_init_buffer(msg: *mut zmq_msg_t, buf: *const c_void, size: usize) -> c_int {
+pub unsafe extern "C" fn zmq_msg_init_buffer(
+    msg: *mut zmq_msg_t,
+    buf: *const c_void,
+    size: usize,
+) -> c_int {
     boundary("zmq_msg_init_buffer", || {
         if msg.is_null() || (buf.is_null() && size != 0) {
             return fail(Error::EFAULT, -1);
@@ -114,7 +118,8 @@ pub unsafe extern "C" fn zmq_msg_init_buffer(msg: *mut zmq_msg_t, buf: *const c_
 unsafe fn call_free_fn(data: *mut u8, ctx: [usize; 2]) {
     // SAFETY: ctx[0] is the non-null zmq_free_fn that zmq_msg_init_data
     // stored; ctx[1] is its hint.
-    let ffn: unsafe extern "C" fn(*mut c_void, *mut c_void) = unsafe { std::mem::transmute(ctx[0]) };
+    let ffn: unsafe extern "C" fn(*mut c_void, *mut c_void) =
+        unsafe { std::mem::transmute(ctx[0]) };
     // SAFETY: calling the caller's free function once with its own buffer and hint.
     unsafe { ffn(data as *mut c_void, ctx[1] as *mut c_void) };
 }
@@ -134,7 +139,10 @@ pub unsafe extern "C" fn zmq_msg_init_data(
         if msg.is_null() || (data.is_null() && size != 0) {
             return fail(Error::EFAULT, -1);
         }
-        let release = ffn.map(|f| Release { func: call_free_fn, ctx: [f as usize, hint as usize] });
+        let release = ffn.map(|f| Release {
+            func: call_free_fn,
+            ctx: [f as usize, hint as usize],
+        });
         // SAFETY: the caller lends `size` bytes at `data` until ffn is called
         // (or forever without ffn), exactly the contract of from_raw_parts.
         let m = unsafe { Message::from_raw_parts(data as *mut u8, size, release) };
@@ -186,7 +194,9 @@ pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
 pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
     boundary("zmq_msg_copy", || {
         // SAFETY: both are NULL or the caller's zmq_msg_t.
-        let Some(s) = (unsafe { live(src) }) else { return fail(Error::EFAULT, -1) };
+        let Some(s) = (unsafe { live(src) }) else {
+            return fail(Error::EFAULT, -1);
+        };
         let copy = s.clone();
         if ptr::eq(dest, src) {
             return 0;
@@ -240,7 +250,9 @@ pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
 pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
     boundary("zmq_msg_get", || {
         // SAFETY: msg is NULL or the caller's zmq_msg_t; we only read.
-        let Some(m) = (unsafe { live(msg as *mut zmq_msg_t) }) else { return fail(Error::EFAULT, -1) };
+        let Some(m) = (unsafe { live(msg as *mut zmq_msg_t) }) else {
+            return fail(Error::EFAULT, -1);
+        };
         match property {
             ZMQ_MORE => m.more() as c_int,
             ZMQ_SRCFD => match m.gets("__fd").and_then(|s| s.parse::<c_int>().ok()) {
@@ -262,7 +274,10 @@ pub extern "C" fn zmq_msg_set(_msg: *mut zmq_msg_t, _property: c_int, _optval: c
 /// A metadata property of a received message ("Socket-Type", "Routing-Id",
 /// "User-Id", "Peer-Address", application "X-" names), or NULL with EINVAL.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_char) -> *const c_char {
+pub unsafe extern "C" fn zmq_msg_gets(
+    msg: *const zmq_msg_t,
+    property: *const c_char,
+) -> *const c_char {
     boundary("zmq_msg_gets", || {
         // SAFETY: msg is NULL or the caller's zmq_msg_t; we only read.
         let Some(m) = (unsafe { live(msg as *mut zmq_msg_t) }) else {
@@ -309,7 +324,9 @@ pub unsafe extern "C" fn zmq_msg_routing_id(msg: *mut zmq_msg_t) -> u32 {
 pub unsafe extern "C" fn zmq_msg_set_group(msg: *mut zmq_msg_t, group: *const c_char) -> c_int {
     boundary("zmq_msg_set_group", || {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
-        let Some(m) = (unsafe { live(msg) }) else { return fail(Error::EFAULT, -1) };
+        let Some(m) = (unsafe { live(msg) }) else {
+            return fail(Error::EFAULT, -1);
+        };
         if group.is_null() {
             return fail(Error::EINVAL, -1);
         }

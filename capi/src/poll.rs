@@ -75,7 +75,12 @@ unsafe fn to_items<'a>(items: &[zmq_pollitem_t]) -> Option<Vec<Item<'a>>> {
             // SAFETY: a non-null socket field is a handle from zmq_socket.
             Some(unsafe { sock_of(it.socket) }?)
         };
-        out.push(Item { socket, fd: it.fd, events: it.events, revents: 0 });
+        out.push(Item {
+            socket,
+            fd: it.fd,
+            events: it.events,
+            revents: 0,
+        });
     }
     Some(out)
 }
@@ -83,7 +88,11 @@ unsafe fn to_items<'a>(items: &[zmq_pollitem_t]) -> Option<Vec<Item<'a>>> {
 /// Waits for events on sockets and descriptors; returns how many items have
 /// events (0 on timeout), -1 with errno on error.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, timeout: c_long) -> c_int {
+pub unsafe extern "C" fn zmq_poll(
+    items: *mut zmq_pollitem_t,
+    nitems: c_int,
+    timeout: c_long,
+) -> c_int {
     boundary("zmq_poll", || {
         if nitems < 0 {
             return fail(Error::EINVAL, -1);
@@ -98,8 +107,10 @@ pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, tim
             unsafe { std::slice::from_raw_parts_mut(items, nitems as usize) }
         };
         // SAFETY: socket fields are handles from zmq_socket or NULL.
-        let Some(mut polled) = (unsafe { to_items(slice) }) else { return -1 };
-        match zmqrs::poll::poll(&mut polled, timeout as i64) {
+        let Some(mut polled) = (unsafe { to_items(slice) }) else {
+            return -1;
+        };
+        match zmqrs::poll::poll(&mut polled, timeout) {
             Ok(n) => {
                 for (c, p) in slice.iter_mut().zip(polled.iter()) {
                     c.revents = p.revents;
@@ -178,7 +189,10 @@ unsafe fn poller_of<'a>(p: *mut c_void) -> Option<&'a mut Poller> {
 }
 
 fn check_events(events: c_short) -> bool {
-    let all = (zmqrs::POLLIN | zmqrs::POLLOUT | zmqrs::POLLERR | crate::constants::ZMQ_POLLPRI as c_short) as c_short;
+    let all = (zmqrs::POLLIN
+        | zmqrs::POLLOUT
+        | zmqrs::POLLERR
+        | crate::constants::ZMQ_POLLPRI as c_short) as c_short;
     events & !all == 0
 }
 
@@ -186,7 +200,11 @@ fn check_events(events: c_short) -> bool {
 #[cfg(zmq_draft_api)]
 #[no_mangle]
 pub extern "C" fn zmq_poller_new() -> *mut c_void {
-    Box::into_raw(Box::new(Poller { tag: POLLER_TAG, entries: Vec::new(), epoll: None })) as *mut c_void
+    Box::into_raw(Box::new(Poller {
+        tag: POLLER_TAG,
+        entries: Vec::new(),
+        epoll: None,
+    })) as *mut c_void
 }
 
 /// Frees a poller and sets `*poller_p` to NULL (DRAFT).
@@ -222,9 +240,16 @@ pub unsafe extern "C" fn zmq_poller_size(poller: *mut c_void) -> c_int {
 /// Registers a socket (DRAFT).
 #[cfg(zmq_draft_api)]
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poller_add(poller: *mut c_void, s: *mut c_void, user_data: *mut c_void, events: c_short) -> c_int {
+pub unsafe extern "C" fn zmq_poller_add(
+    poller: *mut c_void,
+    s: *mut c_void,
+    user_data: *mut c_void,
+    events: c_short,
+) -> c_int {
     // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    let Some(p) = (unsafe { poller_of(poller) }) else {
+        return -1;
+    };
     // SAFETY: s is NULL or a handle from zmq_socket.
     if unsafe { sock_of(s) }.is_none() {
         return -1;
@@ -235,16 +260,27 @@ pub unsafe extern "C" fn zmq_poller_add(poller: *mut c_void, s: *mut c_void, use
     if p.entries.iter().any(|e| e.socket == s) {
         return fail(Error::EINVAL, -1);
     }
-    p.entries.push(Entry { socket: s, fd: -1, user_data, events });
+    p.entries.push(Entry {
+        socket: s,
+        fd: -1,
+        user_data,
+        events,
+    });
     0
 }
 
 /// Changes a registered socket's events (DRAFT).
 #[cfg(zmq_draft_api)]
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poller_modify(poller: *mut c_void, s: *mut c_void, events: c_short) -> c_int {
+pub unsafe extern "C" fn zmq_poller_modify(
+    poller: *mut c_void,
+    s: *mut c_void,
+    events: c_short,
+) -> c_int {
     // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    let Some(p) = (unsafe { poller_of(poller) }) else {
+        return -1;
+    };
     // SAFETY: s is NULL or a handle from zmq_socket.
     if unsafe { sock_of(s) }.is_none() {
         return -1;
@@ -266,7 +302,9 @@ pub unsafe extern "C" fn zmq_poller_modify(poller: *mut c_void, s: *mut c_void, 
 #[no_mangle]
 pub unsafe extern "C" fn zmq_poller_remove(poller: *mut c_void, s: *mut c_void) -> c_int {
     // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    let Some(p) = (unsafe { poller_of(poller) }) else {
+        return -1;
+    };
     // SAFETY: s is NULL or a handle from zmq_socket.
     if unsafe { sock_of(s) }.is_none() {
         return -1;
@@ -283,9 +321,16 @@ pub unsafe extern "C" fn zmq_poller_remove(poller: *mut c_void, s: *mut c_void) 
 /// Registers a file descriptor (DRAFT).
 #[cfg(zmq_draft_api)]
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poller_add_fd(poller: *mut c_void, fd: zmq_fd_t, user_data: *mut c_void, events: c_short) -> c_int {
+pub unsafe extern "C" fn zmq_poller_add_fd(
+    poller: *mut c_void,
+    fd: zmq_fd_t,
+    user_data: *mut c_void,
+    events: c_short,
+) -> c_int {
     // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    let Some(p) = (unsafe { poller_of(poller) }) else {
+        return -1;
+    };
     if fd == -1 {
         return fail(Error::EBADF, -1);
     }
@@ -295,23 +340,38 @@ pub unsafe extern "C" fn zmq_poller_add_fd(poller: *mut c_void, fd: zmq_fd_t, us
     if p.entries.iter().any(|e| e.socket.is_null() && e.fd == fd) {
         return fail(Error::EINVAL, -1);
     }
-    p.entries.push(Entry { socket: ptr::null_mut(), fd, user_data, events });
+    p.entries.push(Entry {
+        socket: ptr::null_mut(),
+        fd,
+        user_data,
+        events,
+    });
     0
 }
 
 /// Changes a registered descriptor's events (DRAFT).
 #[cfg(zmq_draft_api)]
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poller_modify_fd(poller: *mut c_void, fd: zmq_fd_t, events: c_short) -> c_int {
+pub unsafe extern "C" fn zmq_poller_modify_fd(
+    poller: *mut c_void,
+    fd: zmq_fd_t,
+    events: c_short,
+) -> c_int {
     // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    let Some(p) = (unsafe { poller_of(poller) }) else {
+        return -1;
+    };
     if fd == -1 {
         return fail(Error::EBADF, -1);
     }
     if !check_events(events) {
         return fail(Error::EINVAL, -1);
     }
-    match p.entries.iter_mut().find(|e| e.socket.is_null() && e.fd == fd) {
+    match p
+        .entries
+        .iter_mut()
+        .find(|e| e.socket.is_null() && e.fd == fd)
+    {
         Some(e) => {
             e.events = events;
             0
@@ -325,11 +385,17 @@ pub unsafe extern "C" fn zmq_poller_modify_fd(poller: *mut c_void, fd: zmq_fd_t,
 #[no_mangle]
 pub unsafe extern "C" fn zmq_poller_remove_fd(poller: *mut c_void, fd: zmq_fd_t) -> c_int {
     // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+    let Some(p) = (unsafe { poller_of(poller) }) else {
+        return -1;
+    };
     if fd == -1 {
         return fail(Error::EBADF, -1);
     }
-    match p.entries.iter().position(|e| e.socket.is_null() && e.fd == fd) {
+    match p
+        .entries
+        .iter()
+        .position(|e| e.socket.is_null() && e.fd == fd)
+    {
         Some(i) => {
             p.entries.remove(i);
             0
@@ -341,7 +407,11 @@ pub unsafe extern "C" fn zmq_poller_remove_fd(poller: *mut c_void, fd: zmq_fd_t)
 /// Waits for one event (DRAFT); 0 on success, -1 with EAGAIN on timeout.
 #[cfg(zmq_draft_api)]
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poller_wait(poller: *mut c_void, event: *mut zmq_poller_event_t, timeout: c_long) -> c_int {
+pub unsafe extern "C" fn zmq_poller_wait(
+    poller: *mut c_void,
+    event: *mut zmq_poller_event_t,
+    timeout: c_long,
+) -> c_int {
     // SAFETY: same contract as zmq_poller_wait_all with one event.
     let rc = unsafe { zmq_poller_wait_all(poller, event, 1, timeout) };
     if rc < 0 && !event.is_null() {
@@ -372,7 +442,9 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
 ) -> c_int {
     boundary("zmq_poller_wait_all", || {
         // SAFETY: poller is NULL or from zmq_poller_new.
-        let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+        let Some(p) = (unsafe { poller_of(poller) }) else {
+            return -1;
+        };
         if events.is_null() {
             return fail(Error::EFAULT, -1);
         }
@@ -397,14 +469,21 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
             } else {
                 // SAFETY: registered sockets were checked when added; a
                 // socket closed since gives ENOTSOCK here.
-                let Some(s) = (unsafe { sock_of(e.socket) }) else { return -1 };
+                let Some(s) = (unsafe { sock_of(e.socket) }) else {
+                    return -1;
+                };
                 Some(s)
             };
-            items.push(Item { socket, fd: e.fd, events: e.events, revents: 0 });
+            items.push(Item {
+                socket,
+                fd: e.fd,
+                events: e.events,
+                revents: 0,
+            });
         }
         // SAFETY: the caller passes n_events writable events.
         let out = unsafe { std::slice::from_raw_parts_mut(events, n_events as usize) };
-        match zmqrs::poll::poll(&mut items, timeout as i64) {
+        match zmqrs::poll::poll(&mut items, timeout) {
             Ok(0) => fail(Error::EAGAIN, -1),
             Ok(_) => {
                 let mut found = 0usize;
@@ -423,7 +502,12 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
                     }
                 }
                 for slot in out.iter_mut().skip(found) {
-                    *slot = zmq_poller_event_t { socket: ptr::null_mut(), fd: -1, user_data: ptr::null_mut(), events: 0 };
+                    *slot = zmq_poller_event_t {
+                        socket: ptr::null_mut(),
+                        fd: -1,
+                        user_data: ptr::null_mut(),
+                        events: 0,
+                    };
                 }
                 found as c_int
             }
@@ -435,11 +519,14 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
 /// A descriptor that becomes readable when a thread-safe socket in the
 /// poller may have events (DRAFT). As in libzmq, only pollers holding a
 /// thread-safe socket have one; otherwise EINVAL.
+#[cfg(zmq_draft_api)]
 #[no_mangle]
 pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -> c_int {
     boundary("zmq_poller_fd", || {
         // SAFETY: poller is NULL or from zmq_poller_new.
-        let Some(p) = (unsafe { poller_of(poller) }) else { return -1 };
+        let Some(p) = (unsafe { poller_of(poller) }) else {
+            return -1;
+        };
         let mut fds = Vec::new();
         for e in &p.entries {
             if e.socket.is_null() {
@@ -468,7 +555,10 @@ pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -
         }
         let ep = p.epoll.as_ref().map_or(-1, |e| e.as_raw_fd());
         for sfd in fds {
-            let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: sfd as u64 };
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: sfd as u64,
+            };
             // SAFETY: ep and sfd are live descriptors; ev is a live struct.
             // EEXIST for a socket already added is fine.
             unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, sfd, &mut ev) };

@@ -54,13 +54,21 @@ impl SockHandle {
     /// A blocking (unless `flags` says otherwise) operation. On a
     /// thread-safe socket it is tried without blocking under the lock, and
     /// the wait for progress happens outside the lock.
-    fn blocking<T>(&self, flags: c_int, timeo_opt: c_int, mut op: impl FnMut(&Socket, c_int) -> Result<T, Error>) -> Result<T, Error> {
+    fn blocking<T>(
+        &self,
+        flags: c_int,
+        timeo_opt: c_int,
+        mut op: impl FnMut(&Socket, c_int) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         if self.lock.is_none() || flags & ZMQ_DONTWAIT != 0 {
             return self.run(|s| op(s, flags));
         }
         let (timeo, fd) = self.run(|s| {
             let mut b = [0u8; 4];
-            let t = s.getsockopt_raw(timeo_opt, &mut b).map(|_| i32::from_ne_bytes(b)).unwrap_or(-1);
+            let t = s
+                .getsockopt_raw(timeo_opt, &mut b)
+                .map(|_| i32::from_ne_bytes(b))
+                .unwrap_or(-1);
             (t, s.raw_fd().unwrap_or(-1))
         });
         let deadline = (timeo >= 0).then(|| Instant::now() + Duration::from_millis(timeo as u64));
@@ -77,7 +85,11 @@ impl SockHandle {
                 }
                 wait = wait.min(left);
             }
-            let mut pfd = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
+            let mut pfd = [libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            }];
             // SAFETY: pfd is a live array of one pollfd.
             unsafe { libc::poll(pfd.as_mut_ptr(), 1, wait.as_millis().max(1) as c_int) };
         }
@@ -87,7 +99,9 @@ impl SockHandle {
     pub(crate) fn send(&self, m: Message, flags: c_int) -> Result<(), (Error, Message)> {
         let mut slot = Some(m);
         let r = self.blocking(flags, ZMQ_SNDTIMEO, |s, f| {
-            let Some(m) = slot.take() else { return Err(Error::EFAULT) };
+            let Some(m) = slot.take() else {
+                return Err(Error::EFAULT);
+            };
             match s.send_msg(m, f) {
                 Ok(()) => Ok(()),
                 Err((e, back)) => {
@@ -132,7 +146,9 @@ unsafe fn str_arg<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
 pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void {
     boundary("zmq_socket", || {
         // SAFETY: context is NULL or a handle from zmq_ctx_new.
-        let Some(ctx) = (unsafe { ctx_of(context) }) else { return ptr::null_mut() };
+        let Some(ctx) = (unsafe { ctx_of(context) }) else {
+            return ptr::null_mut();
+        };
         match ctx.socket_raw(type_) {
             Ok(s) => SOCKETS.alloc(SockHandle::new(s)) as *mut c_void,
             Err(e) => fail(e, ptr::null_mut()),
@@ -157,10 +173,17 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
 
 /// Sets a socket option.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_setsockopt(s: *mut c_void, option: c_int, optval: *const c_void, optvallen: usize) -> c_int {
+pub unsafe extern "C" fn zmq_setsockopt(
+    s: *mut c_void,
+    option: c_int,
+    optval: *const c_void,
+    optvallen: usize,
+) -> c_int {
     boundary("zmq_setsockopt", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         // SAFETY: the caller passes optvallen readable bytes at optval.
         let value = unsafe { crate::util::bytes(optval, optvallen) };
         rc(sock.run(|s| s.setsockopt_raw(option, value)))
@@ -169,10 +192,17 @@ pub unsafe extern "C" fn zmq_setsockopt(s: *mut c_void, option: c_int, optval: *
 
 /// Reads a socket option; `*optvallen` is the buffer size in, the value size out.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_getsockopt(s: *mut c_void, option: c_int, optval: *mut c_void, optvallen: *mut usize) -> c_int {
+pub unsafe extern "C" fn zmq_getsockopt(
+    s: *mut c_void,
+    option: c_int,
+    optval: *mut c_void,
+    optvallen: *mut usize,
+) -> c_int {
     boundary("zmq_getsockopt", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         if optvallen.is_null() {
             return fail(Error::EFAULT, -1);
         }
@@ -243,10 +273,17 @@ fn send_message(sock: &SockHandle, m: Message, flags: c_int) -> c_int {
 
 /// Sends `len` bytes from `buf` as one frame; returns the size.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_send(
+    s: *mut c_void,
+    buf: *const c_void,
+    len: usize,
+    flags: c_int,
+) -> c_int {
     boundary("zmq_send", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         if buf.is_null() && len != 0 {
             return fail(Error::EFAULT, -1);
         }
@@ -259,10 +296,17 @@ pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize
 /// Sends `len` bytes at `buf` without copying; the buffer must stay valid and
 /// unchanged for the life of the library.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_send_const(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_send_const(
+    s: *mut c_void,
+    buf: *const c_void,
+    len: usize,
+    flags: c_int,
+) -> c_int {
     boundary("zmq_send_const", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         if buf.is_null() && len != 0 {
             return fail(Error::EFAULT, -1);
         }
@@ -275,10 +319,17 @@ pub unsafe extern "C" fn zmq_send_const(s: *mut c_void, buf: *const c_void, len:
 
 /// Receives one frame into `buf` (truncated to `len`); returns its full size.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_recv(
+    s: *mut c_void,
+    buf: *mut c_void,
+    len: usize,
+    flags: c_int,
+) -> c_int {
     boundary("zmq_recv", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         match sock.recv(flags) {
             Ok(m) => {
                 let n = m.len().min(len);
@@ -301,9 +352,13 @@ pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, 
 pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
     boundary("zmq_msg_send", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
-        let Some(m) = (unsafe { crate::message::take(msg) }) else { return fail(Error::EFAULT, -1) };
+        let Some(m) = (unsafe { crate::message::take(msg) }) else {
+            return fail(Error::EFAULT, -1);
+        };
         let n = m.len();
         match sock.send(m, flags) {
             Ok(()) => {
@@ -325,7 +380,9 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
 pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
     boundary("zmq_msg_recv", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         if unsafe { live(msg) }.is_none() {
             return fail(Error::EFAULT, -1);
@@ -361,10 +418,17 @@ pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags:
 
 /// Sends `count` buffers as one multi-part message.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, count: usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_sendiov(
+    s: *mut c_void,
+    iov: *mut libc::iovec,
+    count: usize,
+    flags: c_int,
+) -> c_int {
     boundary("zmq_sendiov", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         if count == 0 || iov.is_null() {
             return fail(Error::EINVAL, -1);
         }
@@ -374,7 +438,11 @@ pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, coun
         for (i, part) in parts.iter().enumerate() {
             // SAFETY: each iovec describes iov_len readable bytes.
             let data = unsafe { crate::util::bytes(part.iov_base, part.iov_len) }.unwrap_or(&[]);
-            let f = if i == count - 1 { flags & !ZMQ_SNDMORE } else { flags };
+            let f = if i == count - 1 {
+                flags & !ZMQ_SNDMORE
+            } else {
+                flags
+            };
             result = send_message(sock, Message::from_slice(data), f);
             if result < 0 {
                 return -1;
@@ -386,10 +454,17 @@ pub unsafe extern "C" fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, coun
 
 /// Receives up to `*count` frames of a message into malloc'ed buffers.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, count: *mut usize, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_recviov(
+    s: *mut c_void,
+    iov: *mut libc::iovec,
+    count: *mut usize,
+    flags: c_int,
+) -> c_int {
     boundary("zmq_recviov", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         // SAFETY: count is checked for NULL before the read.
         if count.is_null() || unsafe { *count } == 0 || iov.is_null() {
             return fail(Error::EINVAL, -1);
@@ -431,7 +506,11 @@ pub unsafe extern "C" fn zmq_recviov(s: *mut c_void, iov: *mut libc::iovec, coun
 /// Reports this socket's connection events to a PAIR socket bound at the
 /// inproc endpoint `addr` (NULL stops monitoring).
 #[no_mangle]
-pub unsafe extern "C" fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_socket_monitor(
+    s: *mut c_void,
+    addr: *const c_char,
+    events: c_int,
+) -> c_int {
     // SAFETY: same contract as zmq_socket_monitor_versioned.
     unsafe { zmq_socket_monitor_versioned(s, addr, events as u32 as u64, 1, ZMQ_PAIR) }
 }
@@ -449,7 +528,9 @@ pub unsafe extern "C" fn zmq_socket_monitor_versioned(
 ) -> c_int {
     boundary("zmq_socket_monitor_versioned", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         // SAFETY: addr is NULL or a NUL-terminated string.
         let a = unsafe { str_arg(addr) };
         rc(sock.run(|s| s.monitor_versioned(a.as_deref(), events, event_version, type_)))
@@ -463,14 +544,18 @@ pub unsafe extern "C" fn zmq_socket_monitor_versioned(
 pub unsafe extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
     boundary("zmq_socket_monitor_pipes_stats", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         rc(sock.run(|s| s.monitor_pipes_stats()))
     })
 }
 
 unsafe fn group_fn(s: *mut c_void, group: *const c_char, join: bool) -> c_int {
     // SAFETY: s is NULL or a handle from zmq_socket.
-    let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+    let Some(sock) = (unsafe { sock_of(s) }) else {
+        return -1;
+    };
     if group.is_null() {
         return fail(Error::EINVAL, -1);
     }
@@ -502,7 +587,9 @@ pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_in
 pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, _addr: *const c_char) -> u32 {
     boundary("zmq_connect_peer", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(_sock) = (unsafe { sock_of(s) }) else { return 0 };
+        let Some(_sock) = (unsafe { sock_of(s) }) else {
+            return 0;
+        };
         fail(Error::ENOTSUP, 0)
     })
 }
@@ -511,19 +598,30 @@ pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, _addr: *const c_char) 
 /// else 0; -1 with EHOSTUNREACH for an unknown peer (DRAFT).
 #[cfg(zmq_draft_api)]
 #[no_mangle]
-pub unsafe extern "C" fn zmq_socket_get_peer_state(s: *mut c_void, routing_id: *const c_void, routing_id_size: usize) -> c_int {
+pub unsafe extern "C" fn zmq_socket_get_peer_state(
+    s: *mut c_void,
+    routing_id: *const c_void,
+    routing_id_size: usize,
+) -> c_int {
     boundary("zmq_socket_get_peer_state", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
         // SAFETY: the caller passes routing_id_size bytes at routing_id.
         let id = unsafe { crate::util::bytes(routing_id, routing_id_size) }.unwrap_or(&[]);
-        sock.run(|s| s.peer_state(id)).unwrap_or_else(|e| fail(e, -1))
+        sock.run(|s| s.peer_state(id))
+            .unwrap_or_else(|e| fail(e, -1))
     })
 }
 
 /// Forwards messages between two sockets until the context terminates.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zmq_proxy(
+    frontend: *mut c_void,
+    backend: *mut c_void,
+    capture: *mut c_void,
+) -> c_int {
     // SAFETY: same contract as zmq_proxy_steerable.
     unsafe { zmq_proxy_steerable(frontend, backend, capture, ptr::null_mut()) }
 }
@@ -548,16 +646,27 @@ pub unsafe extern "C" fn zmq_proxy_steerable(
             // SAFETY: p is a handle from zmq_socket.
             unsafe { sock_of(p) }.map(Some).ok_or(())
         };
-        let (Ok(cap), Ok(ctl)) = (optional(capture), optional(control)) else { return -1 };
+        let (Ok(cap), Ok(ctl)) = (optional(capture), optional(control)) else {
+            return -1;
+        };
         // The proxy owns these sockets while it runs (as in libzmq, nobody
         // else may use them meanwhile), so it works on them directly.
-        rc(zmqrs::proxy(&f.socket, &b.socket, cap.map(|c| &c.socket), ctl.map(|c| &c.socket)))
+        rc(zmqrs::proxy(
+            &f.socket,
+            &b.socket,
+            cap.map(|c| &c.socket),
+            ctl.map(|c| &c.socket),
+        ))
     })
 }
 
 /// Deprecated: zmq_proxy without capture.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_device(_type_: c_int, frontend: *mut c_void, backend: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zmq_device(
+    _type_: c_int,
+    frontend: *mut c_void,
+    backend: *mut c_void,
+) -> c_int {
     // SAFETY: same contract as zmq_proxy.
     unsafe { zmq_proxy(frontend, backend, ptr::null_mut()) }
 }

@@ -81,9 +81,13 @@ pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
 
 /// Encodes `size` bytes (a multiple of 4) as Z85 into `dest` (size*5/4+1 bytes).
 #[no_mangle]
-pub unsafe extern "C" fn zmq_z85_encode(dest: *mut c_char, data: *const u8, size: usize) -> *mut c_char {
+pub unsafe extern "C" fn zmq_z85_encode(
+    dest: *mut c_char,
+    data: *const u8,
+    size: usize,
+) -> *mut c_char {
     boundary("zmq_z85_encode", || {
-        if size % 4 != 0 {
+        if !size.is_multiple_of(4) {
             return fail(Error::EINVAL, ptr::null_mut());
         }
         if dest.is_null() || (data.is_null() && size != 0) {
@@ -91,7 +95,9 @@ pub unsafe extern "C" fn zmq_z85_encode(dest: *mut c_char, data: *const u8, size
         }
         // SAFETY: the caller passes size readable bytes at data.
         let input = unsafe { bytes(data as *const c_void, size) }.unwrap_or(&[]);
-        let Some(text) = zmqrs::util::z85::encode(input) else { return fail(Error::EINVAL, ptr::null_mut()) };
+        let Some(text) = zmqrs::util::z85::encode(input) else {
+            return fail(Error::EINVAL, ptr::null_mut());
+        };
         // SAFETY: the caller provides size*5/4+1 writable bytes at dest.
         unsafe {
             ptr::copy_nonoverlapping(text.as_ptr(), dest as *mut u8, text.len());
@@ -110,7 +116,9 @@ pub unsafe extern "C" fn zmq_z85_decode(dest: *mut u8, string: *const c_char) ->
         }
         // SAFETY: the caller passes a NUL-terminated string.
         let text = unsafe { CStr::from_ptr(string) }.to_bytes();
-        let Some(out) = zmqrs::util::z85::decode(text) else { return fail(Error::EINVAL, ptr::null_mut()) };
+        let Some(out) = zmqrs::util::z85::decode(text) else {
+            return fail(Error::EINVAL, ptr::null_mut());
+        };
         // SAFETY: the caller provides strlen*4/5 writable bytes at dest.
         unsafe { ptr::copy_nonoverlapping(out.as_ptr(), dest, out.len()) };
         dest
@@ -119,20 +127,28 @@ pub unsafe extern "C" fn zmq_z85_decode(dest: *mut u8, string: *const c_char) ->
 
 /// Generates a CURVE key pair (ENOTSUP: this build has no CURVE).
 #[no_mangle]
-pub extern "C" fn zmq_curve_keypair(_z85_public_key: *mut c_char, _z85_secret_key: *mut c_char) -> c_int {
+pub extern "C" fn zmq_curve_keypair(
+    _z85_public_key: *mut c_char,
+    _z85_secret_key: *mut c_char,
+) -> c_int {
     fail(Error::ENOTSUP, -1)
 }
 
 /// Derives a CURVE public key (ENOTSUP: this build has no CURVE).
 #[no_mangle]
-pub extern "C" fn zmq_curve_public(_z85_public_key: *mut c_char, _z85_secret_key: *const c_char) -> c_int {
+pub extern "C" fn zmq_curve_public(
+    _z85_public_key: *mut c_char,
+    _z85_secret_key: *const c_char,
+) -> c_int {
     fail(Error::ENOTSUP, -1)
 }
 
 /// A new atomic counter, initially 0.
 #[no_mangle]
 pub extern "C" fn zmq_atomic_counter_new() -> *mut c_void {
-    boundary("zmq_atomic_counter_new", || Box::into_raw(Box::new(AtomicI32::new(0))) as *mut c_void)
+    boundary("zmq_atomic_counter_new", || {
+        Box::into_raw(Box::new(AtomicI32::new(0))) as *mut c_void
+    })
 }
 
 /// Sets a counter's value.
@@ -230,9 +246,14 @@ unsafe impl Send for ThreadArg {}
 
 /// Starts a thread running `func(arg)`.
 #[no_mangle]
-pub extern "C" fn zmq_threadstart(func: Option<unsafe extern "C" fn(arg: *mut c_void)>, arg: *mut c_void) -> *mut c_void {
+pub extern "C" fn zmq_threadstart(
+    func: Option<unsafe extern "C" fn(arg: *mut c_void)>,
+    arg: *mut c_void,
+) -> *mut c_void {
     boundary("zmq_threadstart", || {
-        let Some(f) = func else { return fail(Error::EINVAL, ptr::null_mut()) };
+        let Some(f) = func else {
+            return fail(Error::EINVAL, ptr::null_mut());
+        };
         let a = ThreadArg(f, arg);
         let handle = std::thread::spawn(move || {
             let a = a;
@@ -289,7 +310,10 @@ unsafe fn timers_of<'a>(t: *mut c_void) -> Option<&'a TimersHandle> {
 /// A new timer set.
 #[no_mangle]
 pub extern "C" fn zmq_timers_new() -> *mut c_void {
-    Box::into_raw(Box::new(TimersHandle { tag: TIMERS_TAG, inner: Mutex::new(Timers::default()) })) as *mut c_void
+    Box::into_raw(Box::new(TimersHandle {
+        tag: TIMERS_TAG,
+        inner: Mutex::new(Timers::default()),
+    })) as *mut c_void
 }
 
 /// Frees a timer set and sets `*timers_p` to NULL.
@@ -321,13 +345,23 @@ pub unsafe extern "C" fn zmq_timers_add(
     arg: *mut c_void,
 ) -> c_int {
     // SAFETY: timers is NULL or from zmq_timers_new.
-    let Some(t) = (unsafe { timers_of(timers) }) else { return fail(Error::EFAULT, -1) };
-    let Some(handler) = handler else { return fail(Error::EFAULT, -1) };
+    let Some(t) = (unsafe { timers_of(timers) }) else {
+        return fail(Error::EFAULT, -1);
+    };
+    let Some(handler) = handler else {
+        return fail(Error::EFAULT, -1);
+    };
     let mut t = t.inner.lock();
     t.next_id += 1;
     let id = t.next_id;
     let interval = Duration::from_millis(interval as u64);
-    t.list.push(Timer { id, interval, due: Instant::now() + interval, handler, arg });
+    t.list.push(Timer {
+        id,
+        interval,
+        due: Instant::now() + interval,
+        handler,
+        arg,
+    });
     id
 }
 
@@ -335,7 +369,9 @@ pub unsafe extern "C" fn zmq_timers_add(
 #[no_mangle]
 pub unsafe extern "C" fn zmq_timers_cancel(timers: *mut c_void, timer_id: c_int) -> c_int {
     // SAFETY: timers is NULL or from zmq_timers_new.
-    let Some(t) = (unsafe { timers_of(timers) }) else { return fail(Error::EFAULT, -1) };
+    let Some(t) = (unsafe { timers_of(timers) }) else {
+        return fail(Error::EFAULT, -1);
+    };
     let mut t = t.inner.lock();
     let before = t.list.len();
     t.list.retain(|x| x.id != timer_id);
@@ -347,9 +383,15 @@ pub unsafe extern "C" fn zmq_timers_cancel(timers: *mut c_void, timer_id: c_int)
 
 /// Changes a timer's interval (takes effect after the next expiry or reset).
 #[no_mangle]
-pub unsafe extern "C" fn zmq_timers_set_interval(timers: *mut c_void, timer_id: c_int, interval: usize) -> c_int {
+pub unsafe extern "C" fn zmq_timers_set_interval(
+    timers: *mut c_void,
+    timer_id: c_int,
+    interval: usize,
+) -> c_int {
     // SAFETY: timers is NULL or from zmq_timers_new.
-    let Some(t) = (unsafe { timers_of(timers) }) else { return fail(Error::EFAULT, -1) };
+    let Some(t) = (unsafe { timers_of(timers) }) else {
+        return fail(Error::EFAULT, -1);
+    };
     let mut t = t.inner.lock();
     match t.list.iter_mut().find(|x| x.id == timer_id) {
         Some(x) => {
@@ -365,7 +407,9 @@ pub unsafe extern "C" fn zmq_timers_set_interval(timers: *mut c_void, timer_id: 
 #[no_mangle]
 pub unsafe extern "C" fn zmq_timers_reset(timers: *mut c_void, timer_id: c_int) -> c_int {
     // SAFETY: timers is NULL or from zmq_timers_new.
-    let Some(t) = (unsafe { timers_of(timers) }) else { return fail(Error::EFAULT, -1) };
+    let Some(t) = (unsafe { timers_of(timers) }) else {
+        return fail(Error::EFAULT, -1);
+    };
     let mut t = t.inner.lock();
     match t.list.iter_mut().find(|x| x.id == timer_id) {
         Some(x) => {
@@ -380,11 +424,16 @@ pub unsafe extern "C" fn zmq_timers_reset(timers: *mut c_void, timer_id: c_int) 
 #[no_mangle]
 pub unsafe extern "C" fn zmq_timers_timeout(timers: *mut c_void) -> c_long {
     // SAFETY: timers is NULL or from zmq_timers_new.
-    let Some(t) = (unsafe { timers_of(timers) }) else { return fail(Error::EFAULT, -1) };
+    let Some(t) = (unsafe { timers_of(timers) }) else {
+        return fail(Error::EFAULT, -1);
+    };
     let t = t.inner.lock();
     match t.list.iter().map(|x| x.due).min() {
         // Rounded up: sleeping that long must make the timer due.
-        Some(due) => due.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000) as c_long,
+        Some(due) => due
+            .saturating_duration_since(Instant::now())
+            .as_micros()
+            .div_ceil(1000) as c_long,
         None => -1,
     }
 }
@@ -393,7 +442,9 @@ pub unsafe extern "C" fn zmq_timers_timeout(timers: *mut c_void) -> c_long {
 #[no_mangle]
 pub unsafe extern "C" fn zmq_timers_execute(timers: *mut c_void) -> c_int {
     // SAFETY: timers is NULL or from zmq_timers_new.
-    let Some(t) = (unsafe { timers_of(timers) }) else { return fail(Error::EFAULT, -1) };
+    let Some(t) = (unsafe { timers_of(timers) }) else {
+        return fail(Error::EFAULT, -1);
+    };
     let now = Instant::now();
     // Handlers run without the lock held: they may add or cancel timers.
     let due: Vec<(c_int, unsafe extern "C" fn(c_int, *mut c_void), *mut c_void)> = {
@@ -414,4 +465,3 @@ pub unsafe extern "C" fn zmq_timers_execute(timers: *mut c_void) -> c_int {
     }
     0
 }
-

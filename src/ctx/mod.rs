@@ -109,7 +109,10 @@ impl Ctx {
     pub(crate) fn new() -> Arc<Ctx> {
         Arc::new(Ctx {
             opts: Mutex::new(CtxOptions::default()),
-            registry: Mutex::new(Registry { starting: true, ..Registry::default() }),
+            registry: Mutex::new(Registry {
+                starting: true,
+                ..Registry::default()
+            }),
             all_reaped: Condvar::new(),
             inproc: Mutex::new(Inproc::default()),
             pid: std::process::id(),
@@ -160,7 +163,9 @@ impl Ctx {
             ZMQ_MSG_T_SIZE => std::mem::size_of::<crate::Message>() as i32,
             ZMQ_ZERO_COPY_RECV => o.zero_copy as i32,
             ZMQ_THREAD_SCHED_POLICY => o.thread_sched_policy,
-            ZMQ_THREAD_NAME_PREFIX if is_int => o.thread_name_prefix.trim().parse::<i32>().unwrap_or(0),
+            ZMQ_THREAD_NAME_PREFIX if is_int => {
+                o.thread_name_prefix.trim().parse::<i32>().unwrap_or(0)
+            }
             ZMQ_THREAD_NAME_PREFIX => {
                 let p = o.thread_name_prefix.as_bytes();
                 if buf.len() < p.len() {
@@ -191,10 +196,12 @@ impl Ctx {
     /// Starts the reaper and the I/O threads (first socket only).
     fn start(self: &Arc<Ctx>, reg: &mut Registry) -> Result<()> {
         let opts = self.options();
-        let reaper = reaper::ReaperHandle::start(Arc::clone(self), &opts).map_err(|e| Error::from_io(&e))?;
+        let reaper =
+            reaper::ReaperHandle::start(Arc::clone(self), &opts).map_err(|e| Error::from_io(&e))?;
         reg.reaper = Some(reaper);
         for i in 0..opts.io_threads {
-            let t = IoThread::start(Arc::clone(self), i as usize, &opts).map_err(|e| Error::from_io(&e))?;
+            let t = IoThread::start(Arc::clone(self), i as usize, &opts)
+                .map_err(|e| Error::from_io(&e))?;
             reg.io_threads.push(t);
         }
         reg.starting = false;
@@ -229,7 +236,10 @@ impl Ctx {
 
     /// The least loaded I/O thread allowed by `affinity` (a bit mask; 0 means
     /// any): its index and mailbox. EMTHREAD when the context has none.
-    pub(crate) fn choose_io_thread(&self, affinity: u64) -> Result<(usize, Arc<Mailbox<IoCommand>>)> {
+    pub(crate) fn choose_io_thread(
+        &self,
+        affinity: u64,
+    ) -> Result<(usize, Arc<Mailbox<IoCommand>>)> {
         let reg = self.registry.lock();
         let mut best: Option<(usize, usize)> = None;
         for (i, t) in reg.io_threads.iter().enumerate() {
@@ -249,7 +259,11 @@ impl Ctx {
 
     /// The mailbox of I/O thread `index`, if it still runs.
     pub(crate) fn io_mailbox(&self, index: usize) -> Option<Arc<Mailbox<IoCommand>>> {
-        self.registry.lock().io_threads.get(index).map(|t| Arc::clone(t.mailbox()))
+        self.registry
+            .lock()
+            .io_threads
+            .get(index)
+            .map(|t| Arc::clone(t.mailbox()))
     }
 
     /// Hands a closed socket to the reaper, which finishes it.
@@ -355,7 +369,11 @@ impl Ctx {
 
     /// Registers an inproc endpoint; returns the connections that were
     /// waiting for it. EADDRINUSE if it is taken.
-    pub(crate) fn register_endpoint(&self, name: &str, ep: InprocEndpoint) -> Result<Vec<PendingConnection>> {
+    pub(crate) fn register_endpoint(
+        &self,
+        name: &str,
+        ep: InprocEndpoint,
+    ) -> Result<Vec<PendingConnection>> {
         let mut inproc = self.inproc.lock();
         if inproc.endpoints.contains_key(name) {
             return Err(Error::EADDRINUSE);
@@ -387,7 +405,10 @@ impl Ctx {
 
     /// Removes every endpoint bound by `socket_id`.
     pub(crate) fn unregister_endpoints(&self, socket_id: u32) {
-        self.inproc.lock().endpoints.retain(|_, ep| ep.socket.id != socket_id);
+        self.inproc
+            .lock()
+            .endpoints
+            .retain(|_, ep| ep.socket.id != socket_id);
     }
 
     /// The socket bound to an inproc endpoint, if any.
@@ -401,10 +422,10 @@ impl Ctx {
         &self,
         name: &str,
         pc: PendingConnection,
-    ) -> std::result::Result<(), PendingConnection> {
+    ) -> std::result::Result<(), Box<PendingConnection>> {
         let mut inproc = self.inproc.lock();
         if inproc.endpoints.contains_key(name) {
-            return Err(pc);
+            return Err(Box::new(pc));
         }
         inproc.pending.push((name.to_owned(), pc));
         Ok(())

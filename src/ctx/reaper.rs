@@ -42,7 +42,10 @@ impl ReaperHandle {
         let mailbox = Arc::new(Mailbox::new(Signal::Waker(waker)));
         let mb = Arc::clone(&mailbox);
         let thread = crate::io::spawn_background(opts, "Reaper", move || run(ctx, poll, mb))?;
-        Ok(ReaperHandle { mailbox, thread: Some(thread) })
+        Ok(ReaperHandle {
+            mailbox,
+            thread: Some(thread),
+        })
     }
 
     /// Hands over a closed socket.

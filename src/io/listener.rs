@@ -50,11 +50,25 @@ impl Listener {
         options: Options,
         ipc_file: Option<(String, Option<PathBuf>)>,
     ) -> Listener {
-        Listener { id, sock: Some(sock), endpoint, link, options, ipc_file, children: Vec::new(), terminating: false, done: false }
+        Listener {
+            id,
+            sock: Some(sock),
+            endpoint,
+            link,
+            options,
+            ipc_file,
+            children: Vec::new(),
+            terminating: false,
+            done: false,
+        }
     }
 
     fn pair(&self) -> EndpointPair {
-        EndpointPair { local: self.endpoint.clone(), remote: String::new(), bound: true }
+        EndpointPair {
+            local: self.endpoint.clone(),
+            remote: String::new(),
+            bound: true,
+        }
     }
 
     fn fd(&self) -> RawFd {
@@ -90,8 +104,15 @@ impl Listener {
         }
         for _ in 0..256 {
             let accepted: io::Result<(socket2::Socket, bool)> = match &self.sock {
-                Some(ListenSock::Tcp(l)) => l.accept().map(|(s, _)| (socket2::Socket::from(std::net::TcpStream::from(s)), false)),
-                Some(ListenSock::Ipc(l)) => l.accept().map(|(s, _)| (socket2::Socket::from(std::os::unix::net::UnixStream::from(s)), true)),
+                Some(ListenSock::Tcp(l)) => l
+                    .accept()
+                    .map(|(s, _)| (socket2::Socket::from(std::net::TcpStream::from(s)), false)),
+                Some(ListenSock::Ipc(l)) => l.accept().map(|(s, _)| {
+                    (
+                        socket2::Socket::from(std::os::unix::net::UnixStream::from(s)),
+                        true,
+                    )
+                }),
                 None => return,
             };
             let (sock, ipc) = match accepted {
@@ -100,8 +121,16 @@ impl Listener {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     let errno = e.raw_os_error().unwrap_or(0) as u64;
-                    self.link.monitor.event(ZMQ_EVENT_ACCEPT_FAILED, errno, &self.pair());
-                    if matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)) {
+                    self.link
+                        .monitor
+                        .event(ZMQ_EVENT_ACCEPT_FAILED, errno, &self.pair());
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EMFILE)
+                            | Some(libc::ENFILE)
+                            | Some(libc::ENOBUFS)
+                            | Some(libc::ENOMEM)
+                    ) {
                         // Out of resources: try again later rather than spin.
                         return;
                     }
@@ -120,10 +149,13 @@ impl Listener {
             }
             let fd = sock.as_raw_fd();
             let stream = Stream::from_socket(sock, ipc);
-            self.link.monitor.event(ZMQ_EVENT_ACCEPTED, fd as u64, &self.pair());
+            self.link
+                .monitor
+                .event(ZMQ_EVENT_ACCEPTED, fd as u64, &self.pair());
             let id = super::next_object_id();
             self.children.push(id);
-            let session = Session::accepted(id, self.id, stream, self.link.clone(), self.options.clone());
+            let session =
+                Session::accepted(id, self.id, stream, self.link.clone(), self.options.clone());
             env.requests.push(Request::Spawn(Box::new(session)));
         }
         env.more_work = true;
@@ -136,7 +168,9 @@ impl Listener {
         if self.options.tcp_accept_filters.is_empty() {
             return true;
         }
-        let Some(peer) = sock.peer_addr().ok().and_then(|a| a.as_socket()) else { return false };
+        let Some(peer) = sock.peer_addr().ok().and_then(|a| a.as_socket()) else {
+            return false;
+        };
         self.options.tcp_accept_filters.iter().any(|f| {
             tcp_address::parse_mask(f, self.options.ipv6).is_ok_and(|m| m.matches(peer.ip()))
         })
@@ -153,13 +187,13 @@ impl Listener {
             }
             None => return,
         }
-        if let Some((path, dir)) = self.ipc_file.take() {
-            if let Some(dir) = dir {
-                let _ = std::fs::remove_file(&path);
-                let _ = std::fs::remove_dir(dir);
-            }
+        if let Some((path, Some(dir))) = self.ipc_file.take() {
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_dir(dir);
         }
-        self.link.monitor.event(ZMQ_EVENT_CLOSED, fd as u64, &self.pair());
+        self.link
+            .monitor
+            .event(ZMQ_EVENT_CLOSED, fd as u64, &self.pair());
     }
 
     /// Unbind or socket close: stop accepting, end the accepted sessions.
@@ -184,7 +218,10 @@ impl Listener {
     fn check_done(&mut self) {
         if self.terminating && self.children.is_empty() && !self.done {
             self.done = true;
-            self.link.shared.mailbox.send(SocketCommand::ChildGone(self.id));
+            self.link
+                .shared
+                .mailbox
+                .send(SocketCommand::ChildGone(self.id));
         }
     }
 }

@@ -55,7 +55,6 @@ pub(crate) enum IoObject {
 pub(crate) struct SocketLink {
     pub shared: Arc<SocketShared>,
     pub monitor: Arc<Monitor>,
-    pub ctx: Arc<Ctx>,
 }
 
 /// Ids of I/O objects, unique in the process.
@@ -144,7 +143,9 @@ impl IoThread {
         let ld = Arc::clone(&load);
         let name = format!("IO/{index}");
         let thread = spawn_background(opts, &name, move || {
-            let sink = Arc::new(IoSink { mailbox: Arc::clone(&mb) });
+            let sink = Arc::new(IoSink {
+                mailbox: Arc::clone(&mb),
+            });
             let mut l = IoLoop {
                 poll,
                 mailbox: mb,
@@ -160,7 +161,11 @@ impl IoThread {
             };
             l.run();
         })?;
-        Ok(IoThread { mailbox, load, thread: Some(thread) })
+        Ok(IoThread {
+            mailbox,
+            load,
+            thread: Some(thread),
+        })
     }
 
     /// The thread's mailbox.
@@ -214,7 +219,9 @@ impl IoLoop {
             let timeout = if !self.ready.is_empty() {
                 Some(std::time::Duration::ZERO)
             } else {
-                self.timers.peek().map(|Reverse((t, _, _))| t.saturating_duration_since(now))
+                self.timers
+                    .peek()
+                    .map(|Reverse((t, _, _))| t.saturating_duration_since(now))
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -231,7 +238,11 @@ impl IoLoop {
                 }
                 let idx = ev.token().0 & 0xFFFF_FFFF;
                 let gen = (ev.token().0 >> 32) as u32;
-                if self.slots.get(idx).is_some_and(|s| s.gen == gen && s.obj.is_some()) {
+                if self
+                    .slots
+                    .get(idx)
+                    .is_some_and(|s| s.gen == gen && s.obj.is_some())
+                {
                     self.call(idx, Call::Io(ev));
                 }
             }
@@ -287,7 +298,11 @@ impl IoLoop {
                 i
             }
             None => {
-                self.slots.push(Slot { gen: 0, obj: Some(obj), deadline: None });
+                self.slots.push(Slot {
+                    gen: 0,
+                    obj: Some(obj),
+                    deadline: None,
+                });
                 self.slots.len() - 1
             }
         };
@@ -304,7 +319,10 @@ impl IoLoop {
                 break;
             }
             self.timers.pop();
-            let live = self.slots.get(idx).is_some_and(|s| s.gen == gen && s.obj.is_some() && s.deadline == Some(t));
+            let live = self
+                .slots
+                .get(idx)
+                .is_some_and(|s| s.gen == gen && s.obj.is_some() && s.deadline == Some(t));
             if live {
                 self.slots[idx].deadline = None;
                 self.call(idx, Call::Timer);
@@ -316,7 +334,9 @@ impl IoLoop {
     fn call(&mut self, idx: usize, call: Call<'_>) {
         let mut requests = Vec::new();
         let gen = self.slots[idx].gen;
-        let Some(mut obj) = self.slots[idx].obj.take() else { return };
+        let Some(mut obj) = self.slots[idx].obj.take() else {
+            return;
+        };
         let mut env = Env {
             registry: self.poll.registry(),
             now: Instant::now(),
@@ -341,7 +361,11 @@ impl IoLoop {
             IoObject::Session(s) => {
                 match call {
                     Call::Start => s.start(&mut env),
-                    Call::Io(ev) => s.on_io(&mut env, ev.is_readable() || ev.is_read_closed(), ev.is_writable() || ev.is_error()),
+                    Call::Io(ev) => s.on_io(
+                        &mut env,
+                        ev.is_readable() || ev.is_read_closed(),
+                        ev.is_writable() || ev.is_error(),
+                    ),
                     Call::Resume => s.on_io(&mut env, false, false),
                     Call::Pipe(key, cmd) => s.on_pipe(&mut env, key, cmd),
                     Call::Timer => s.on_timer(&mut env),
@@ -407,7 +431,11 @@ where
     // Linux limits thread names to 15 bytes.
     let mut short = full.clone();
     short.truncate(15);
-    let sched = (opts.thread_sched_policy, opts.thread_priority, opts.thread_affinity.clone());
+    let sched = (
+        opts.thread_sched_policy,
+        opts.thread_priority,
+        opts.thread_affinity.clone(),
+    );
     std::thread::Builder::new().name(short).spawn(move || {
         crate::sys::apply_thread_scheduling(sched.0, sched.1, &sched.2);
         let guard = AbortOnPanic;

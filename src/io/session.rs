@@ -95,7 +95,13 @@ pub(crate) struct Session {
 const TURN_BUDGET: usize = 64;
 
 impl Session {
-    fn base(id: u64, parent: Parent, link: SocketLink, options: Options, endpoint: String) -> Session {
+    fn base(
+        id: u64,
+        parent: Parent,
+        link: SocketLink,
+        options: Options,
+        endpoint: String,
+    ) -> Session {
         Session {
             id,
             parent,
@@ -122,7 +128,13 @@ impl Session {
     }
 
     /// A session for an accepted connection.
-    pub fn accepted(id: u64, listener: u64, stream: Stream, link: SocketLink, options: Options) -> Session {
+    pub fn accepted(
+        id: u64,
+        listener: u64,
+        stream: Stream,
+        link: SocketLink,
+        options: Options,
+    ) -> Session {
         let endpoint = stream.local_uri();
         let mut s = Session::base(id, Parent::Listener(listener), link, options, endpoint);
         s.accepted = Some(stream);
@@ -131,7 +143,14 @@ impl Session {
 
     /// A session that connects to `target`; `pipe` is its end of the pipe
     /// the socket already attached (None with ZMQ_IMMEDIATE).
-    pub fn connecter(id: u64, link: SocketLink, options: Options, target: Target, endpoint: String, pipe: Option<Pipe>) -> Session {
+    pub fn connecter(
+        id: u64,
+        link: SocketLink,
+        options: Options,
+        target: Target,
+        endpoint: String,
+        pipe: Option<Pipe>,
+    ) -> Session {
         let mut s = Session::base(id, Parent::Socket, link, options, endpoint);
         s.target = Some(target);
         s.initial_pipe = pipe;
@@ -149,11 +168,23 @@ impl Session {
     /// The next deadline of any of this session's timers.
     pub fn deadline(&self) -> Option<Instant> {
         let engine = self.conn.as_ref().and_then(|c| c.engine.next_timeout());
-        [self.reconnect_at, self.connect_timeout_at, self.linger_at, engine].into_iter().flatten().min()
+        [
+            self.reconnect_at,
+            self.connect_timeout_at,
+            self.linger_at,
+            engine,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn unconnected_pair(&self) -> EndpointPair {
-        EndpointPair { local: String::new(), remote: self.endpoint.clone(), bound: false }
+        EndpointPair {
+            local: String::new(),
+            remote: self.endpoint.clone(),
+            bound: false,
+        }
     }
 
     // ---- start ------------------------------------------------------------
@@ -167,7 +198,11 @@ impl Session {
                 self.finish(env);
                 return;
             }
-            let pair = EndpointPair { local: stream.local_uri(), remote: stream.remote_uri(), bound: true };
+            let pair = EndpointPair {
+                local: stream.local_uri(),
+                remote: stream.remote_uri(),
+                bound: true,
+            };
             self.attach_engine(env, stream, pair);
         } else if self.active() {
             self.start_connecting(env, false);
@@ -188,7 +223,14 @@ impl Session {
         let cfg = EngineConfig::from_options(&self.options, stream.peer_address(), fd);
         let engine = Engine::new(cfg, env.now);
         self.req_state = ReqState::Bottom;
-        self.conn = Some(Conn { stream, engine, pair, fd, readable: true, writable: true });
+        self.conn = Some(Conn {
+            stream,
+            engine,
+            pair,
+            fd,
+            readable: true,
+            writable: true,
+        });
         self.pump(env);
     }
 
@@ -226,9 +268,14 @@ impl Session {
             self.connected(env);
             return;
         }
-        self.link.monitor.event(ZMQ_EVENT_CONNECT_DELAYED, libc::EINPROGRESS as u64, &self.unconnected_pair());
+        self.link.monitor.event(
+            ZMQ_EVENT_CONNECT_DELAYED,
+            libc::EINPROGRESS as u64,
+            &self.unconnected_pair(),
+        );
         if self.options.connect_timeout > 0 {
-            self.connect_timeout_at = Some(env.now + Duration::from_millis(self.options.connect_timeout as u64));
+            self.connect_timeout_at =
+                Some(env.now + Duration::from_millis(self.options.connect_timeout as u64));
         }
     }
 
@@ -236,14 +283,21 @@ impl Session {
         self.connect_timeout_at = None;
         if let Some(mut c) = self.connecting.take() {
             c.stream.deregister(env.registry);
-            self.link.monitor.event(ZMQ_EVENT_CLOSED, c.fd as u64, &self.unconnected_pair());
+            self.link
+                .monitor
+                .event(ZMQ_EVENT_CLOSED, c.fd as u64, &self.unconnected_pair());
         }
     }
 
     fn connect_failed(&mut self, env: &mut Env<'_>, errno: i32) {
         self.close_connecting(env);
-        if errno == libc::ECONNREFUSED && self.options.reconnect_stop & ZMQ_RECONNECT_STOP_CONN_REFUSED != 0 {
-            self.link.shared.mailbox.send(SocketCommand::TermEndpoint(self.endpoint.clone()));
+        if errno == libc::ECONNREFUSED
+            && self.options.reconnect_stop & ZMQ_RECONNECT_STOP_CONN_REFUSED != 0
+        {
+            self.link
+                .shared
+                .mailbox
+                .send(SocketCommand::TermEndpoint(self.endpoint.clone()));
             return;
         }
         self.add_reconnect_timer(env);
@@ -253,7 +307,11 @@ impl Session {
         if self.options.reconnect_ivl > 0 {
             let ivl = self.next_reconnect_ivl();
             self.reconnect_at = Some(env.now + Duration::from_millis(ivl as u64));
-            self.link.monitor.event(ZMQ_EVENT_CONNECT_RETRIED, ivl as u64, &self.unconnected_pair());
+            self.link.monitor.event(
+                ZMQ_EVENT_CONNECT_RETRIED,
+                ivl as u64,
+                &self.unconnected_pair(),
+            );
         }
     }
 
@@ -280,7 +338,9 @@ impl Session {
     }
 
     fn connected(&mut self, env: &mut Env<'_>) {
-        let Some(c) = self.connecting.take() else { return };
+        let Some(c) = self.connecting.take() else {
+            return;
+        };
         self.connect_timeout_at = None;
         let stream = c.stream;
         if let (Some(Target::Tcp(_)), Stream::Tcp(t)) = (&self.target, &stream) {
@@ -289,8 +349,14 @@ impl Session {
             let sock = socket2::SockRef::from(t);
             tune(&sock, &self.options);
         }
-        let pair = EndpointPair { local: stream.local_uri(), remote: self.endpoint.clone(), bound: false };
-        self.link.monitor.event(ZMQ_EVENT_CONNECTED, c.fd as u64, &pair);
+        let pair = EndpointPair {
+            local: stream.local_uri(),
+            remote: self.endpoint.clone(),
+            bound: false,
+        };
+        self.link
+            .monitor
+            .event(ZMQ_EVENT_CONNECTED, c.fd as u64, &pair);
         self.attach_engine(env, stream, pair);
     }
 
@@ -425,26 +491,52 @@ impl Session {
             return;
         }
         let conflate = effective_conflate(&self.options);
-        let hwms = if conflate { [-1, -1] } else { [self.options.rcvhwm, self.options.sndhwm] };
+        let hwms = if conflate {
+            [-1, -1]
+        } else {
+            [self.options.rcvhwm, self.options.sndhwm]
+        };
         let (ours, mut theirs) = pipepair(hwms, [conflate, conflate]);
-        let pair = self.conn.as_ref().map(|c| c.pair.clone()).unwrap_or_else(|| self.unconnected_pair());
+        let pair = self
+            .conn
+            .as_ref()
+            .map(|c| c.pair.clone())
+            .unwrap_or_else(|| self.unconnected_pair());
         theirs.set_endpoint(Some(pair));
-        self.link.shared.sent_seqnum.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        self.link.shared.mailbox.send(SocketCommand::Bind(theirs));
+        self.link
+            .shared
+            .sent_seqnum
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.link
+            .shared
+            .mailbox
+            .send(SocketCommand::Bind(Box::new(theirs)));
         self.adopt_pipe(env, ours);
     }
 
     fn handle_engine_events(&mut self, env: &mut Env<'_>, events: Vec<EngineEvent>) {
         for ev in events {
-            let pair = self.conn.as_ref().map(|c| c.pair.clone()).unwrap_or_default();
+            let pair = self
+                .conn
+                .as_ref()
+                .map(|c| c.pair.clone())
+                .unwrap_or_default();
             match ev {
                 EngineEvent::Ready => self.engine_ready(env),
-                EngineEvent::HandshakeSucceeded => self.link.monitor.event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &pair),
-                EngineEvent::HandshakeFailed(Failure::Protocol(code)) => {
-                    self.link.monitor.event(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, code as u32 as u64, &pair)
+                EngineEvent::HandshakeSucceeded => {
+                    self.link
+                        .monitor
+                        .event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &pair)
                 }
+                EngineEvent::HandshakeFailed(Failure::Protocol(code)) => self.link.monitor.event(
+                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                    code as u32 as u64,
+                    &pair,
+                ),
                 EngineEvent::HandshakeFailed(Failure::Auth(code)) => {
-                    self.link.monitor.event(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, code as u64, &pair)
+                    self.link
+                        .monitor
+                        .event(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, code as u64, &pair)
                 }
                 EngineEvent::HandshakeFailed(Failure::Other) => {}
             }
@@ -493,7 +585,8 @@ impl Session {
         let mut budget = TURN_BUDGET;
         while let Some(mut conn) = self.conn.take() {
             let mut progress = false;
-            let events: Vec<EngineEvent> = std::iter::from_fn(|| conn.engine.poll_event()).collect();
+            let events: Vec<EngineEvent> =
+                std::iter::from_fn(|| conn.engine.poll_event()).collect();
             if !events.is_empty() {
                 self.conn = Some(conn);
                 self.handle_engine_events(env, events);
@@ -539,7 +632,13 @@ impl Session {
                     match conn.stream.read(buf) {
                         Ok(0) => {
                             self.conn = Some(conn);
-                            self.engine_error(env, EngineError { reason: ErrorReason::Connection, handshaked: false });
+                            self.engine_error(
+                                env,
+                                EngineError {
+                                    reason: ErrorReason::Connection,
+                                    handshaked: false,
+                                },
+                            );
                             return;
                         }
                         Ok(n) => {
@@ -554,7 +653,13 @@ impl Session {
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         Err(_) => {
                             self.conn = Some(conn);
-                            self.engine_error(env, EngineError { reason: ErrorReason::Connection, handshaked: false });
+                            self.engine_error(
+                                env,
+                                EngineError {
+                                    reason: ErrorReason::Connection,
+                                    handshaked: false,
+                                },
+                            );
                             return;
                         }
                     }
@@ -588,7 +693,13 @@ impl Session {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => {
                         self.conn = Some(conn);
-                        self.engine_error(env, EngineError { reason: ErrorReason::Connection, handshaked: false });
+                        self.engine_error(
+                            env,
+                            EngineError {
+                                reason: ErrorReason::Connection,
+                                handshaked: false,
+                            },
+                        );
                         return;
                     }
                 }
@@ -606,7 +717,9 @@ impl Session {
     }
 
     fn engine_error(&mut self, env: &mut Env<'_>, e: EngineError) {
-        let Some(mut conn) = self.conn.take() else { return };
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
         if conn.engine.is_raw() && self.options.raw_notify {
             // The disconnect, announced as an empty message.
             if let Some((_, p)) = self.pipe.as_mut() {
@@ -620,19 +733,31 @@ impl Session {
         let events: Vec<EngineEvent> = std::iter::from_fn(|| conn.engine.poll_event()).collect();
         for ev in events {
             match ev {
-                EngineEvent::HandshakeFailed(Failure::Protocol(code)) => {
-                    self.link.monitor.event(ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, code as u32 as u64, &conn.pair)
-                }
-                EngineEvent::HandshakeFailed(Failure::Auth(code)) => {
-                    self.link.monitor.event(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, code as u64, &conn.pair)
-                }
+                EngineEvent::HandshakeFailed(Failure::Protocol(code)) => self.link.monitor.event(
+                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                    code as u32 as u64,
+                    &conn.pair,
+                ),
+                EngineEvent::HandshakeFailed(Failure::Auth(code)) => self.link.monitor.event(
+                    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
+                    code as u64,
+                    &conn.pair,
+                ),
                 _ => {}
             }
         }
         let mut reason = e.reason;
         if reason != ErrorReason::Protocol && handshaking {
-            let errno = if reason == ErrorReason::Timeout { libc::ETIMEDOUT } else { libc::ECONNRESET };
-            self.link.monitor.event(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u64, &conn.pair);
+            let errno = if reason == ErrorReason::Timeout {
+                libc::ETIMEDOUT
+            } else {
+                libc::ECONNRESET
+            };
+            self.link.monitor.event(
+                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                errno as u64,
+                &conn.pair,
+            );
             if self.options.reconnect_stop & ZMQ_RECONNECT_STOP_HANDSHAKE_FAILED != 0 {
                 reason = ErrorReason::Protocol;
             }
@@ -643,7 +768,9 @@ impl Session {
                 let _ = p.write(Message::new());
             }
         }
-        self.link.monitor.event(ZMQ_EVENT_DISCONNECTED, conn.fd as u64, &conn.pair);
+        self.link
+            .monitor
+            .event(ZMQ_EVENT_DISCONNECTED, conn.fd as u64, &conn.pair);
         conn.stream.deregister(env.registry);
         drop(conn);
         self.stalled = None;
@@ -659,11 +786,19 @@ impl Session {
                 }
             }
             self.incomplete_in = false;
-            if !active && !handshaking && self.options.can_recv_disconnect_msg && !self.options.disconnect_msg.is_empty() {
+            if !active
+                && !handshaking
+                && self.options.can_recv_disconnect_msg
+                && !self.options.disconnect_msg.is_empty()
+            {
                 p.set_disconnect_msg(Some(Message::from_slice(&self.options.disconnect_msg)));
                 p.send_disconnect_msg();
             }
-            if active && !handshaking && self.options.can_recv_hiccup_msg && !self.options.hiccup_msg.is_empty() {
+            if active
+                && !handshaking
+                && self.options.can_recv_hiccup_msg
+                && !self.options.hiccup_msg.is_empty()
+            {
                 let _ = p.write(Message::from_slice(&self.options.hiccup_msg));
                 p.flush();
             }
@@ -699,7 +834,10 @@ impl Session {
         if self.options.reconnect_ivl > 0 {
             self.start_connecting(env, true);
         } else {
-            self.link.shared.mailbox.send(SocketCommand::TermEndpoint(self.endpoint.clone()));
+            self.link
+                .shared
+                .mailbox
+                .send(SocketCommand::TermEndpoint(self.endpoint.clone()));
         }
         if matches!(self.options.socket_type, ZMQ_SUB | ZMQ_XSUB | ZMQ_DISH) {
             if let Some((_, p)) = self.pipe.as_mut() {
@@ -726,8 +864,15 @@ impl Session {
         self.reconnect_at = None;
         self.done = true;
         match self.parent {
-            Parent::Socket => self.link.shared.mailbox.send(SocketCommand::ChildGone(self.id)),
-            Parent::Listener(parent) => env.requests.push(Request::ChildGone { parent, child: self.id }),
+            Parent::Socket => self
+                .link
+                .shared
+                .mailbox
+                .send(SocketCommand::ChildGone(self.id)),
+            Parent::Listener(parent) => env.requests.push(Request::ChildGone {
+                parent,
+                child: self.id,
+            }),
         }
     }
 }

@@ -59,11 +59,17 @@ impl Stream {
     /// The local address as an endpoint URI.
     pub fn local_uri(&self) -> String {
         match self {
-            Stream::Tcp(s) => s.local_addr().map(|a| crate::transport::tcp::to_uri(&a)).unwrap_or_default(),
+            Stream::Tcp(s) => s
+                .local_addr()
+                .map(|a| crate::transport::tcp::to_uri(&a))
+                .unwrap_or_default(),
             // An unnamed (connecting) unix socket is "ipc://", as libzmq names it.
             Stream::Ipc(s) => format!(
                 "ipc://{}",
-                s.local_addr().ok().and_then(|a| a.as_pathname().map(|p| p.display().to_string())).unwrap_or_default()
+                s.local_addr()
+                    .ok()
+                    .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -71,10 +77,16 @@ impl Stream {
     /// The remote address as an endpoint URI.
     pub fn remote_uri(&self) -> String {
         match self {
-            Stream::Tcp(s) => s.peer_addr().map(|a| crate::transport::tcp::to_uri(&a)).unwrap_or_default(),
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map(|a| crate::transport::tcp::to_uri(&a))
+                .unwrap_or_default(),
             Stream::Ipc(s) => format!(
                 "ipc://{}",
-                s.peer_addr().ok().and_then(|a| a.as_pathname().map(|p| p.display().to_string())).unwrap_or_default()
+                s.peer_addr()
+                    .ok()
+                    .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -83,7 +95,10 @@ impl Stream {
     /// for TCP, `:uid:gid:pid` credentials for IPC.
     pub fn peer_address(&self) -> String {
         match self {
-            Stream::Tcp(s) => s.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
             Stream::Ipc(s) => match crate::sys::peer_cred(s.as_raw_fd()) {
                 Some((uid, gid, pid)) => format!(":{uid}:{gid}:{pid}"),
                 None => String::new(),

@@ -18,7 +18,12 @@ pub struct Slot<T> {
 
 impl<T> Default for Slot<T> {
     fn default() -> Self {
-        Slot { state: Mutex::new(State { value: None, reader_asleep: false }) }
+        Slot {
+            state: Mutex::new(State {
+                value: None,
+                reader_asleep: false,
+            }),
+        }
     }
 }
 

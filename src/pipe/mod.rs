@@ -21,21 +21,12 @@
 pub mod conflate;
 pub mod ypipe;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::util::sync::Mutex;
 
 use crate::monitor::EndpointPair;
 use crate::msg::{flags, Message};
-
-/// Process-wide unique id of one pipe end; commands are addressed by it.
-pub(crate) type PipeId = u64;
-
-fn next_pipe_id() -> PipeId {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
 
 /// A command from one pipe end to the other.
 pub(crate) enum PipeCmd {
@@ -134,7 +125,6 @@ pub(crate) enum Outbound {
 
 /// One end of a pipe, owned by one thread.
 pub(crate) struct Pipe {
-    id: PipeId,
     side: usize,
     link: Arc<Link>,
     inbound: Option<Inbound>,
@@ -171,15 +161,20 @@ fn compute_lwm(hwm: i32) -> i32 {
 /// `i` may have queued towards end `1-i` (`-1` and `0`: none); `conflate[i]`
 /// makes end `i`'s outbound queue a one-message slot.
 pub(crate) fn pipepair(hwms: [i32; 2], conflate: [bool; 2]) -> (Pipe, Pipe) {
-    let ids = [next_pipe_id(), next_pipe_id()];
     let link = Arc::new(Link {
-        owners: [Mutex::new(Owner::Pending(Vec::new())), Mutex::new(Owner::Pending(Vec::new()))],
+        owners: [
+            Mutex::new(Owner::Pending(Vec::new())),
+            Mutex::new(Owner::Pending(Vec::new())),
+        ],
     });
     // Queue 0 carries end 0 -> end 1, queue 1 carries end 1 -> end 0.
     let make = |c: bool| -> (Outbound, Inbound) {
         if c {
             let slot = Arc::new(conflate::Slot::default());
-            (Outbound::Conflate(Arc::clone(&slot)), Inbound::Conflate(slot))
+            (
+                Outbound::Conflate(Arc::clone(&slot)),
+                Inbound::Conflate(slot),
+            )
         } else {
             let (w, r) = ypipe::channel();
             (Outbound::Queue(w), Inbound::Queue(r))
@@ -188,7 +183,6 @@ pub(crate) fn pipepair(hwms: [i32; 2], conflate: [bool; 2]) -> (Pipe, Pipe) {
     let (out0, in1) = make(conflate[0]);
     let (out1, in0) = make(conflate[1]);
     let end = |side: usize, inbound, outbound, hwm_out: i32, hwm_in: i32, c: bool| Pipe {
-        id: ids[side],
         side,
         link: Arc::clone(&link),
         inbound: Some(inbound),
@@ -217,12 +211,6 @@ pub(crate) fn pipepair(hwms: [i32; 2], conflate: [bool; 2]) -> (Pipe, Pipe) {
 }
 
 impl Pipe {
-    /// This end's id (commands to it carry this id).
-    #[inline]
-    pub fn id(&self) -> PipeId {
-        self.id
-    }
-
     /// Declares the owner of this end and the key it wants commands for
     /// this end addressed with. Commands the peer sent while the end had no
     /// owner are returned, to be processed now in order.
@@ -251,7 +239,9 @@ impl Pipe {
         if self.state != State::Active && self.state != State::WaitingForDelimiter {
             return false;
         }
-        let Some(inbound) = self.inbound.as_mut() else { return false };
+        let Some(inbound) = self.inbound.as_mut() else {
+            return false;
+        };
         let delimiter_next = match inbound {
             Inbound::Queue(r) => match r.peek() {
                 None => {
@@ -459,9 +449,7 @@ impl Pipe {
             PipeCmd::StatsRequest(n) => Some(PipeEvent::StatsRequested(n)),
             PipeCmd::StatsReply(outbound, inbound) => Some(PipeEvent::Stats(outbound, inbound)),
             PipeCmd::Hiccup(out, msgs_read) => {
-                if self.outbound.is_none() {
-                    return None;
-                }
+                self.outbound.as_ref()?;
                 self.outbound = Some(out);
                 self.partial.clear();
                 self.msgs_written = msgs_read;
@@ -530,7 +518,10 @@ impl Pipe {
         }
         let (out, inbound) = if self.conflate {
             let slot = Arc::new(conflate::Slot::default());
-            (Outbound::Conflate(Arc::clone(&slot)), Inbound::Conflate(slot))
+            (
+                Outbound::Conflate(Arc::clone(&slot)),
+                Inbound::Conflate(slot),
+            )
         } else {
             let (w, r) = ypipe::channel();
             (Outbound::Queue(w), Inbound::Queue(r))
@@ -579,16 +570,6 @@ impl Pipe {
     /// Asks the peer end to send `msg` to us when it disconnects.
     pub fn send_disconnect_msg_to_peer(&self, msg: Vec<u8>) {
         self.send_to_peer(PipeCmd::DisconnectMsg(Message::from_vec(msg)));
-    }
-
-    /// Whether this end is terminating (no more writes accepted).
-    pub fn is_terminating(&self) -> bool {
-        self.state != State::Active
-    }
-
-    /// Whether this end's outbound queue conflates.
-    pub fn is_conflate(&self) -> bool {
-        self.conflate
     }
 
     /// The peer's routing id as known to a ROUTER.
@@ -666,6 +647,15 @@ mod tests {
     use std::sync::mpsc;
 
     /// A sink that records commands, standing in for a mailbox.
+    type PipeId = u64;
+
+    impl Pipe {
+        /// In tests an end is known by its side (0 or 1).
+        fn id(&self) -> PipeId {
+            self.side as PipeId
+        }
+    }
+
     struct Recorder(Mutex<mpsc::Sender<(PipeId, PipeCmd)>>);
     impl PipeSink for Recorder {
         fn deliver(&self, key: u64, cmd: PipeCmd) {
@@ -683,7 +673,11 @@ mod tests {
     }
 
     /// Delivers recorded commands to whichever end they address.
-    fn pump(a: &mut Pipe, b: &mut Pipe, rx: &mpsc::Receiver<(PipeId, PipeCmd)>) -> Vec<(PipeId, PipeEvent)> {
+    fn pump(
+        a: &mut Pipe,
+        b: &mut Pipe,
+        rx: &mpsc::Receiver<(PipeId, PipeCmd)>,
+    ) -> Vec<(PipeId, PipeEvent)> {
         let mut events = Vec::new();
         while let Ok((target, cmd)) = rx.try_recv() {
             let end = if target == a.id() { &mut *a } else { &mut *b };
@@ -723,7 +717,10 @@ mod tests {
         let cmds: Vec<_> = rx.try_iter().collect();
         assert_eq!(cmds.len(), 1);
         assert!(matches!(cmds[0].1, PipeCmd::ActivateRead));
-        assert!(matches!(b.process(PipeCmd::ActivateRead), Some(PipeEvent::ReadActivated)));
+        assert!(matches!(
+            b.process(PipeCmd::ActivateRead),
+            Some(PipeEvent::ReadActivated)
+        ));
         for _ in 0..10 {
             assert!(b.read().is_some());
         }
@@ -740,7 +737,10 @@ mod tests {
         a.rollback();
         a.write(Message::from_slice(b"2")).unwrap();
         a.flush();
-        assert_eq!(pump(&mut a, &mut b, &rx), vec![(b.id(), PipeEvent::ReadActivated)]);
+        assert_eq!(
+            pump(&mut a, &mut b, &rx),
+            vec![(b.id(), PipeEvent::ReadActivated)]
+        );
         assert_eq!(&b.read().unwrap()[..], b"2");
     }
 

@@ -135,10 +135,25 @@ pub fn channel<T>() -> (Writer<T>, Reader<T>) {
     let shared = Arc::new(Shared {
         published: AtomicU64::new(0),
         spare: AtomicPtr::new(ptr::null_mut()),
-        writer: UnsafeCell::new(WriterState { back: first, back_pos: 0, written: 0, flushed: 0 }),
-        reader: UnsafeCell::new(ReaderState { front: first, front_pos: 0, read: 0, limit: 0 }),
+        writer: UnsafeCell::new(WriterState {
+            back: first,
+            back_pos: 0,
+            written: 0,
+            flushed: 0,
+        }),
+        reader: UnsafeCell::new(ReaderState {
+            front: first,
+            front_pos: 0,
+            read: 0,
+            limit: 0,
+        }),
     });
-    (Writer { shared: Arc::clone(&shared) }, Reader { shared })
+    (
+        Writer {
+            shared: Arc::clone(&shared),
+        },
+        Reader { shared },
+    )
 }
 
 impl<T> Writer<T> {

@@ -48,10 +48,19 @@ impl Null {
 }
 
 /// The READY command body for a socket (also used by other mechanisms).
-pub fn ready_command(name: &[u8], socket_type: i32, routing_id: &[u8], app: &[(String, String)]) -> Message {
+pub fn ready_command(
+    name: &[u8],
+    socket_type: i32,
+    routing_id: &[u8],
+    app: &[(String, String)],
+) -> Message {
     let mut b = Vec::with_capacity(64);
     b.extend_from_slice(name);
-    properties::encode(&mut b, "Socket-Type", properties::socket_type_name(socket_type).as_bytes());
+    properties::encode(
+        &mut b,
+        "Socket-Type",
+        properties::socket_type_name(socket_type).as_bytes(),
+    );
     if matches!(socket_type, ZMQ_REQ | ZMQ_DEALER | ZMQ_ROUTER) {
         properties::encode(&mut b, "Identity", routing_id);
     }
@@ -72,7 +81,9 @@ pub fn accept_properties(
     peer_id: &mut Vec<u8>,
     props: &mut Vec<Property>,
 ) -> Result<(), Failure> {
-    let parsed = properties::parse(data).ok_or(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY))?;
+    let parsed = properties::parse(data).ok_or(Failure::Protocol(
+        ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY,
+    ))?;
     for (name, value) in parsed {
         if name == "Identity" && recv_routing_id {
             *peer_id = value.clone();
@@ -86,7 +97,11 @@ pub fn accept_properties(
 
 /// What an ERROR command's reason means for the monitor.
 pub fn error_reason_failure(reason: &[u8]) -> Failure {
-    if reason.len() == 3 && reason[1] == b'0' && reason[2] == b'0' && (b'3'..=b'5').contains(&reason[0]) {
+    if reason.len() == 3
+        && reason[1] == b'0'
+        && reason[2] == b'0'
+        && (b'3'..=b'5').contains(&reason[0])
+    {
         Failure::Auth(i32::from(reason[0] - b'0') * 100)
     } else {
         Failure::Other
@@ -99,27 +114,44 @@ impl Mechanism for Null {
             return Ok(None);
         }
         self.ready_sent = true;
-        Ok(Some(ready_command(b"\x05READY", self.cfg.socket_type, &self.cfg.routing_id, &self.cfg.app_metadata)))
+        Ok(Some(ready_command(
+            b"\x05READY",
+            self.cfg.socket_type,
+            &self.cfg.routing_id,
+            &self.cfg.app_metadata,
+        )))
     }
 
     fn process_handshake_command(&mut self, msg: Message) -> Result<(), Failure> {
         if self.ready_received || self.error_received {
-            return Err(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND));
+            return Err(Failure::Protocol(
+                ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+            ));
         }
         let data = msg.as_slice();
         if data.starts_with(b"\x05READY") {
             self.ready_received = true;
-            accept_properties(&data[6..], self.cfg.socket_type, self.cfg.recv_routing_id, &mut self.peer_id, &mut self.props)
+            accept_properties(
+                &data[6..],
+                self.cfg.socket_type,
+                self.cfg.recv_routing_id,
+                &mut self.peer_id,
+                &mut self.props,
+            )
         } else if data.starts_with(b"\x05ERROR") {
             if data.len() < 7 || (data[6] as usize) > data.len() - 7 {
-                return Err(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR));
+                return Err(Failure::Protocol(
+                    ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR,
+                ));
             }
             let reason = &data[7..7 + data[6] as usize];
             self.failure = Some(error_reason_failure(reason));
             self.error_received = true;
             Ok(())
         } else {
-            Err(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND))
+            Err(Failure::Protocol(
+                ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+            ))
         }
     }
 
@@ -151,7 +183,12 @@ mod tests {
     use super::*;
 
     fn cfg(t: i32, id: &[u8]) -> NullConfig {
-        NullConfig { socket_type: t, routing_id: id.to_vec(), app_metadata: vec![], recv_routing_id: true }
+        NullConfig {
+            socket_type: t,
+            routing_id: id.to_vec(),
+            app_metadata: vec![],
+            recv_routing_id: true,
+        }
     }
 
     #[test]
@@ -181,11 +218,16 @@ mod tests {
     fn error_command() {
         let mut a = Null::new(cfg(ZMQ_REQ, b""));
         a.next_handshake_command().unwrap();
-        a.process_handshake_command(Message::from_slice(b"\x05ERROR\x03400")).unwrap();
+        a.process_handshake_command(Message::from_slice(b"\x05ERROR\x03400"))
+            .unwrap();
         assert_eq!(a.status(), Status::Error);
         assert_eq!(a.take_failure_event(), Some(Failure::Auth(400)));
         let mut b = Null::new(cfg(ZMQ_REQ, b""));
-        assert!(b.process_handshake_command(Message::from_slice(b"\x05ERROR\x09x")).is_err());
-        assert!(b.process_handshake_command(Message::from_slice(b"\x05HELLO")).is_err());
+        assert!(b
+            .process_handshake_command(Message::from_slice(b"\x05ERROR\x09x"))
+            .is_err());
+        assert!(b
+            .process_handshake_command(Message::from_slice(b"\x05HELLO"))
+            .is_err());
     }
 }

@@ -49,16 +49,28 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub fn client() -> Client {
-        Client { can_send: true, can_recv: true, ..Client::default() }
+    pub fn new_client() -> Client {
+        Client {
+            can_send: true,
+            can_recv: true,
+            ..Client::default()
+        }
     }
 
     pub fn scatter() -> Client {
-        Client { can_send: true, can_recv: false, ..Client::default() }
+        Client {
+            can_send: true,
+            can_recv: false,
+            ..Client::default()
+        }
     }
 
     pub fn gather() -> Client {
-        Client { can_send: false, can_recv: true, ..Client::default() }
+        Client {
+            can_send: false,
+            can_recv: true,
+            ..Client::default()
+        }
     }
 }
 
@@ -96,7 +108,12 @@ impl Pattern for Client {
         }
     }
 
-    fn send(&mut self, pipes: &mut Pipes, _opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         if !self.can_send {
             return Err(SendFail::Fail(Error::ENOTSUP, msg));
         }
@@ -108,7 +125,9 @@ impl Pattern for Client {
         if !self.can_recv {
             return Err(Error::ENOTSUP);
         }
-        recv_single(&mut self.fq, pipes).map(|(m, _)| m).ok_or(Error::EAGAIN)
+        recv_single(&mut self.fq, pipes)
+            .map(|(m, _)| m)
+            .ok_or(Error::EAGAIN)
     }
 
     fn has_in(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
@@ -129,7 +148,11 @@ pub(crate) struct Server {
 
 impl Server {
     pub fn new() -> Server {
-        Server { fq: FairQueue::default(), out_pipes: HashMap::new(), next_id: crate::util::random_u32() }
+        Server {
+            fq: FairQueue::default(),
+            out_pipes: HashMap::new(),
+            next_id: crate::util::random_u32(),
+        }
     }
 }
 
@@ -156,7 +179,12 @@ impl Pattern for Server {
         self.fq.activated(p);
     }
 
-    fn send(&mut self, pipes: &mut Pipes, _opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         let mut msg = refuse_multipart(msg)?;
         let Some(&p) = self.out_pipes.get(&msg.routing_id()) else {
             return Err(SendFail::Fail(Error::EHOSTUNREACH, msg));

@@ -19,7 +19,11 @@ pub(crate) struct Dealer {
 
 impl Dealer {
     /// Sends a frame; returns the pipe it went to.
-    pub fn sendpipe(&mut self, pipes: &mut Pipes, msg: Message) -> std::result::Result<Option<PipeIdx>, SendFail> {
+    pub fn sendpipe(
+        &mut self,
+        pipes: &mut Pipes,
+        msg: Message,
+    ) -> std::result::Result<Option<PipeIdx>, SendFail> {
         self.lb.sendpipe(pipes, msg)
     }
 
@@ -40,7 +44,13 @@ impl Pattern for Dealer {
         self.lb.attach(p);
     }
 
-    fn setsockopt(&mut self, _pipes: &mut Pipes, _opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(
+        &mut self,
+        _pipes: &mut Pipes,
+        _opts: &mut Options,
+        option: i32,
+        v: OptVal<'_>,
+    ) -> Result<()> {
         match (option, as_int(v)) {
             (ZMQ_PROBE_ROUTER, Some(x)) if x >= 0 => {
                 self.probe_router = x != 0;
@@ -50,7 +60,12 @@ impl Pattern for Dealer {
         }
     }
 
-    fn send(&mut self, pipes: &mut Pipes, _opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         self.lb.send(pipes, msg)
     }
 

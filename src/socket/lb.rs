@@ -47,7 +47,11 @@ impl LoadBalancer {
 
     /// Sends a frame; returns the pipe it went to (`None` when it was
     /// dropped as the rest of a message whose pipe went away).
-    pub fn sendpipe(&mut self, pipes: &mut Pipes, mut msg: Message) -> Result<Option<PipeIdx>, SendFail> {
+    pub fn sendpipe(
+        &mut self,
+        pipes: &mut Pipes,
+        mut msg: Message,
+    ) -> Result<Option<PipeIdx>, SendFail> {
         let more = msg.more();
         if self.dropping {
             self.more = more;

@@ -37,10 +37,10 @@ use std::time::{Duration, Instant};
 use crate::constants::*;
 use crate::ctx::{Ctx, InprocEndpoint, PendingConnection};
 use crate::error::{Error, Result};
-use crate::mailbox::Mailbox;
 use crate::io::listener::{ListenSock, Listener};
 use crate::io::session::{Session, Target};
 use crate::io::{next_object_id, IoCommand, IoObject, SocketLink};
+use crate::mailbox::Mailbox;
 use crate::monitor::{EndpointPair, Monitor};
 use crate::msg::{flags, Message};
 use crate::options::{self, OptVal, Options};
@@ -54,7 +54,7 @@ pub(crate) enum SocketCommand {
     /// A command for one of the socket's pipe ends (key from `Pipes::insert`).
     Pipe(u64, PipeCmd),
     /// Attach a new pipe end: an inproc peer connected to us.
-    Bind(Pipe),
+    Bind(Box<Pipe>),
     /// The context is terminating: blocking calls return ETERM from now on.
     Stop,
     /// A listener or connecting session of ours has finished.
@@ -96,9 +96,20 @@ pub(crate) enum SendFail {
 /// The per-socket-type hooks (libzmq's x* virtual methods).
 pub(crate) trait Pattern: Send {
     /// A new pipe was attached.
-    fn attach(&mut self, pipes: &mut Pipes, opts: &mut Options, p: PipeIdx, locally_initiated: bool);
+    fn attach(
+        &mut self,
+        pipes: &mut Pipes,
+        opts: &mut Options,
+        p: PipeIdx,
+        locally_initiated: bool,
+    );
     /// Sends a frame.
-    fn send(&mut self, pipes: &mut Pipes, opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         let _ = (pipes, opts);
         Err(SendFail::Fail(Error::ENOTSUP, msg))
     }
@@ -147,7 +158,13 @@ pub(crate) trait Pattern: Send {
         Err(Error::ENOTSUP)
     }
     /// A socket-type option; EINVAL lets the common options try.
-    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(
+        &mut self,
+        _pipes: &mut Pipes,
+        opts: &mut Options,
+        option: i32,
+        v: OptVal<'_>,
+    ) -> Result<()> {
         let _ = (opts, option, v);
         Err(Error::EINVAL)
     }
@@ -185,7 +202,7 @@ fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>
             opts.raw_socket = true;
             Box::new(stream::Stream::new())
         }
-        ZMQ_CLIENT => Box::new(client_server::Client::client()),
+        ZMQ_CLIENT => Box::new(client_server::Client::new_client()),
         ZMQ_SERVER => Box::new(client_server::Server::new()),
         ZMQ_SCATTER => Box::new(client_server::Client::scatter()),
         ZMQ_GATHER => Box::new(client_server::Client::gather()),
@@ -246,10 +263,19 @@ pub(crate) struct SocketCore {
 
 impl SocketCore {
     /// A new socket of `socket_type` registered in `ctx` under `id`.
-    pub(crate) fn new(ctx: Arc<Ctx>, socket_type: i32, id: u32, mut options: Options) -> Result<SocketCore> {
+    pub(crate) fn new(
+        ctx: Arc<Ctx>,
+        socket_type: i32,
+        id: u32,
+        mut options: Options,
+    ) -> Result<SocketCore> {
         let pattern = make_pattern(socket_type, &mut options)?;
         let mailbox = Mailbox::with_fd().map_err(|e| Error::from_io(&e))?;
-        let shared = Arc::new(SocketShared { mailbox, sent_seqnum: AtomicU64::new(0), id });
+        let shared = Arc::new(SocketShared {
+            mailbox,
+            sent_seqnum: AtomicU64::new(0),
+            id,
+        });
         Ok(SocketCore {
             ctx,
             shared,
@@ -355,11 +381,16 @@ impl SocketCore {
                 }
             }
             SocketCommand::Bind(pipe) => {
+                let pipe = *pipe;
                 self.processed_seqnum += 1;
                 let ep = pipe.endpoint().map(|p| p.identifier().to_owned());
                 let idx = self.attach_pipe(pipe, false);
                 if let Some(ep) = ep {
-                    if let Some(e) = self.endpoints.iter_mut().find(|e| e.uri == ep && e.pipe.is_none()) {
+                    if let Some(e) = self
+                        .endpoints
+                        .iter_mut()
+                        .find(|e| e.uri == ep && e.pipe.is_none())
+                    {
                         e.pipe = Some(idx);
                     }
                 }
@@ -386,7 +417,11 @@ impl SocketCore {
             PipeEvent::StatsRequested(theirs) => self.pipes.get(idx).reply_stats(theirs),
             PipeEvent::Stats(outbound, inbound) => {
                 let pair = self.pipes.peek(idx).endpoint().cloned().unwrap_or_default();
-                self.monitor.event_values(ZMQ_EVENT_PIPES_STATS as u64, &[outbound, inbound], &pair);
+                self.monitor.event_values(
+                    ZMQ_EVENT_PIPES_STATS as u64,
+                    &[outbound, inbound],
+                    &pair,
+                );
             }
             PipeEvent::Hiccuped => {
                 if self.options.immediate == 1 {
@@ -404,7 +439,8 @@ impl SocketCore {
         let (idx, key) = self.pipes.insert(pipe);
         let sink: Arc<dyn PipeSink> = self.shared.clone();
         let queued = self.pipes.get(idx).attach(sink, key);
-        self.pattern.attach(&mut self.pipes, &mut self.options, idx, locally_initiated);
+        self.pattern
+            .attach(&mut self.pipes, &mut self.options, idx, locally_initiated);
         for cmd in queued {
             if self.pipes.by_key(key).is_none() {
                 break;
@@ -439,7 +475,10 @@ impl SocketCore {
     /// `zmq_setsockopt`.
     pub(crate) fn setsockopt(&mut self, option: i32, v: OptVal<'_>) -> Result<()> {
         self.term_check()?;
-        match self.pattern.setsockopt(&mut self.pipes, &mut self.options, option, v) {
+        match self
+            .pattern
+            .setsockopt(&mut self.pipes, &mut self.options, option, v)
+        {
             Err(Error::EINVAL) => {}
             other => return other,
         }
@@ -506,9 +545,16 @@ impl SocketCore {
     }
 
     /// `zmq_socket_monitor_versioned`.
-    pub(crate) fn monitor(&mut self, endpoint: Option<&str>, events: u64, version: i32, socket_type: i32) -> Result<()> {
+    pub(crate) fn monitor(
+        &mut self,
+        endpoint: Option<&str>,
+        events: u64,
+        version: i32,
+        socket_type: i32,
+    ) -> Result<()> {
         self.term_check()?;
-        self.monitor.start(&self.ctx, endpoint, events, version, socket_type)
+        self.monitor
+            .start(&self.ctx, endpoint, events, version, socket_type)
     }
 
     /// `zmq_socket_monitor_pipes_stats`: every pipe reports its queue lengths
@@ -551,7 +597,10 @@ impl SocketCore {
         let (proto, addr) = parse_uri(endpoint)?;
         match proto {
             Protocol::Inproc => {
-                let ep = InprocEndpoint { socket: Arc::clone(&self.shared), options: self.options.clone() };
+                let ep = InprocEndpoint {
+                    socket: Arc::clone(&self.shared),
+                    options: self.options.clone(),
+                };
                 let pending = self.ctx.register_endpoint(endpoint, ep)?;
                 for p in pending {
                     self.connect_pending(p);
@@ -565,8 +614,13 @@ impl SocketCore {
                 match self.bind_stream(proto, &addr) {
                     Ok(()) => Ok(()),
                     Err(e) => {
-                        let pair = EndpointPair { local: addr, remote: String::new(), bound: true };
-                        self.monitor.event(ZMQ_EVENT_BIND_FAILED, e.to_raw() as u64, &pair);
+                        let pair = EndpointPair {
+                            local: addr,
+                            remote: String::new(),
+                            bound: true,
+                        };
+                        self.monitor
+                            .event(ZMQ_EVENT_BIND_FAILED, e.to_raw() as u64, &pair);
                         Err(e)
                     }
                 }
@@ -575,7 +629,10 @@ impl SocketCore {
     }
 
     fn link(&self) -> SocketLink {
-        SocketLink { shared: Arc::clone(&self.shared), monitor: Arc::clone(&self.monitor), ctx: Arc::clone(&self.ctx) }
+        SocketLink {
+            shared: Arc::clone(&self.shared),
+            monitor: Arc::clone(&self.monitor),
+        }
     }
 
     /// Binds a tcp or ipc endpoint and hands the listener to an I/O thread.
@@ -596,7 +653,12 @@ impl SocketCore {
                 let local = sock.local_addr()?.as_socket().ok_or(Error::EINVAL)?;
                 let endpoint = crate::transport::tcp::to_uri(&local);
                 let fd = sock.as_raw_fd();
-                (ListenSock::Tcp(mio::net::TcpListener::from_std(sock.into())), endpoint, None, fd)
+                (
+                    ListenSock::Tcp(mio::net::TcpListener::from_std(sock.into())),
+                    endpoint,
+                    None,
+                    fd,
+                )
             }
             Protocol::Ipc => {
                 if use_fd != -1 {
@@ -605,23 +667,49 @@ impl SocketCore {
                     s.set_nonblocking(true)?;
                     crate::transport::ipc::sockaddr(addr)?;
                     let fd = s.as_raw_fd();
-                    (ListenSock::Ipc(mio::net::UnixListener::from_std(s.into())), format!("ipc://{addr}"), None, fd)
+                    (
+                        ListenSock::Ipc(mio::net::UnixListener::from_std(s.into())),
+                        format!("ipc://{addr}"),
+                        None,
+                        fd,
+                    )
                 } else {
                     let l = crate::transport::ipc::listen(addr, &self.options)?;
                     let fd = l.socket.as_raw_fd();
                     let file = Some((l.path.clone(), l.tmp_dir.clone()));
-                    (ListenSock::Ipc(mio::net::UnixListener::from_std(l.socket.into())), l.endpoint, file, fd)
+                    (
+                        ListenSock::Ipc(mio::net::UnixListener::from_std(l.socket.into())),
+                        l.endpoint,
+                        file,
+                        fd,
+                    )
                 }
             }
             Protocol::Inproc => return Err(Error::EINVAL),
         };
         let id = next_object_id();
-        let pair = EndpointPair { local: endpoint.clone(), remote: String::new(), bound: true };
+        let pair = EndpointPair {
+            local: endpoint.clone(),
+            remote: String::new(),
+            bound: true,
+        };
         self.monitor.event(ZMQ_EVENT_LISTENING, fd as u64, &pair);
-        let listener = Listener::new(id, sock, endpoint.clone(), self.link(), self.options.clone(), ipc_file);
+        let listener = Listener::new(
+            id,
+            sock,
+            endpoint.clone(),
+            self.link(),
+            self.options.clone(),
+            ipc_file,
+        );
         mailbox.send(IoCommand::Launch(IoObject::Listener(Box::new(listener))));
         self.shared.mailbox.send(SocketCommand::Launched);
-        self.endpoints.push(Endpoint { uri: endpoint.clone(), child: id, io, pipe: None });
+        self.endpoints.push(Endpoint {
+            uri: endpoint.clone(),
+            child: id,
+            io,
+            pipe: None,
+        });
         self.last_endpoint = endpoint;
         self.options.connected = true;
         Ok(())
@@ -640,7 +728,10 @@ impl SocketCore {
             }
             Protocol::Inproc => return Err(Error::EINVAL),
         };
-        let single = matches!(self.options.socket_type, ZMQ_DEALER | ZMQ_SUB | ZMQ_PUB | ZMQ_REQ);
+        let single = matches!(
+            self.options.socket_type,
+            ZMQ_DEALER | ZMQ_SUB | ZMQ_PUB | ZMQ_REQ
+        );
         if single && self.endpoints.iter().any(|e| e.uri == uri) {
             return Ok(());
         }
@@ -649,19 +740,39 @@ impl SocketCore {
         let mut session_pipe = None;
         if self.options.immediate != 1 {
             let conflate = effective_conflate(&self.options);
-            let hwms = if conflate { [-1, -1] } else { [self.options.sndhwm, self.options.rcvhwm] };
+            let hwms = if conflate {
+                [-1, -1]
+            } else {
+                [self.options.sndhwm, self.options.rcvhwm]
+            };
             let (mut ours, mut theirs) = pipepair(hwms, [conflate, conflate]);
-            let pair = EndpointPair { local: String::new(), remote: uri.to_owned(), bound: false };
+            let pair = EndpointPair {
+                local: String::new(),
+                remote: uri.to_owned(),
+                bound: false,
+            };
             ours.set_endpoint(Some(pair.clone()));
             theirs.set_endpoint(Some(pair));
             pipe_idx = Some(self.attach_pipe(ours, true));
             session_pipe = Some(theirs);
         }
         let id = next_object_id();
-        let session = Session::connecter(id, self.link(), self.options.clone(), target, uri.to_owned(), session_pipe);
+        let session = Session::connecter(
+            id,
+            self.link(),
+            self.options.clone(),
+            target,
+            uri.to_owned(),
+            session_pipe,
+        );
         mailbox.send(IoCommand::Launch(IoObject::Session(Box::new(session))));
         self.shared.mailbox.send(SocketCommand::Launched);
-        self.endpoints.push(Endpoint { uri: uri.to_owned(), child: id, io, pipe: pipe_idx });
+        self.endpoints.push(Endpoint {
+            uri: uri.to_owned(),
+            child: id,
+            io,
+            pipe: pipe_idx,
+        });
         self.last_endpoint = uri.to_owned();
         self.options.connected = true;
         Ok(())
@@ -676,13 +787,19 @@ impl SocketCore {
         }
         if let Some(mb) = self.ctx.io_mailbox(e.io) {
             self.awaiting.insert(e.child);
-            mb.send(IoCommand::Term { id: e.child, linger: self.options.linger });
+            mb.send(IoCommand::Term {
+                id: e.child,
+                linger: self.options.linger,
+            });
         }
     }
 
     /// Completes an inproc connection that was made before this bind.
     fn connect_pending(&mut self, p: PendingConnection) {
-        let PendingConnection { mut bind_pipe, connecter_options } = p;
+        let PendingConnection {
+            mut bind_pipe,
+            connecter_options,
+        } = p;
         if !self.options.recv_routing_id {
             // The connecter always sends its routing id first; we don't want it.
             let _ = bind_pipe.read();
@@ -741,8 +858,16 @@ impl SocketCore {
             let (sndhwm, rcvhwm) = match &peer {
                 None => (o.sndhwm, o.rcvhwm),
                 Some(p) => (
-                    if o.sndhwm != 0 && p.options.rcvhwm != 0 { o.sndhwm + p.options.rcvhwm } else { 0 },
-                    if o.rcvhwm != 0 && p.options.sndhwm != 0 { o.rcvhwm + p.options.sndhwm } else { 0 },
+                    if o.sndhwm != 0 && p.options.rcvhwm != 0 {
+                        o.sndhwm + p.options.rcvhwm
+                    } else {
+                        0
+                    },
+                    if o.rcvhwm != 0 && p.options.sndhwm != 0 {
+                        o.rcvhwm + p.options.sndhwm
+                    } else {
+                        0
+                    },
                 ),
             };
             let conflate = effective_conflate(o);
@@ -755,7 +880,10 @@ impl SocketCore {
                     if hello {
                         ours.write_forced(Message::from_slice(&self.options.hello_msg));
                     }
-                    let pending = PendingConnection { bind_pipe: theirs, connecter_options: self.options.clone() };
+                    let pending = PendingConnection {
+                        bind_pipe: theirs,
+                        connecter_options: self.options.clone(),
+                    };
                     if self.ctx.pend_connection(endpoint, pending).is_err() {
                         continue;
                     }
@@ -777,11 +905,17 @@ impl SocketCore {
                     if peer.options.can_send_hello_msg && !peer.options.hello_msg.is_empty() {
                         theirs.write_forced(Message::from_slice(&peer.options.hello_msg));
                     }
-                    if peer.options.can_recv_disconnect_msg && !peer.options.disconnect_msg.is_empty() {
-                        ours.set_disconnect_msg(Some(Message::from_slice(&peer.options.disconnect_msg)));
+                    if peer.options.can_recv_disconnect_msg
+                        && !peer.options.disconnect_msg.is_empty()
+                    {
+                        ours.set_disconnect_msg(Some(Message::from_slice(
+                            &peer.options.disconnect_msg,
+                        )));
                     }
                     peer.socket.sent_seqnum.fetch_add(1, Ordering::AcqRel);
-                    peer.socket.mailbox.send(SocketCommand::Bind(theirs));
+                    peer.socket
+                        .mailbox
+                        .send(SocketCommand::Bind(Box::new(theirs)));
                 }
             }
             break self.attach_pipe(ours, true);
@@ -805,8 +939,12 @@ impl SocketCore {
                 if self.ctx.unregister_endpoint(endpoint, self.id()) {
                     return Ok(());
                 }
-                let matching: Vec<PipeIdx> =
-                    self.inprocs.iter().filter(|(e, _)| e == endpoint).map(|(_, p)| *p).collect();
+                let matching: Vec<PipeIdx> = self
+                    .inprocs
+                    .iter()
+                    .filter(|(e, _)| e == endpoint)
+                    .map(|(_, p)| *p)
+                    .collect();
                 if matching.is_empty() {
                     return Err(Error::ENOENT);
                 }
@@ -822,16 +960,23 @@ impl SocketCore {
                 let mut candidates = vec![endpoint.to_owned()];
                 if proto == Protocol::Tcp {
                     for bindable in [false, true] {
-                        if let Ok(a) = crate::transport::tcp::resolve(addr, bindable, self.options.ipv6) {
+                        if let Ok(a) =
+                            crate::transport::tcp::resolve(addr, bindable, self.options.ipv6)
+                        {
                             candidates.push(crate::transport::tcp::to_uri(&a.addr));
                         }
                     }
                 }
-                let Some(uri) = candidates.into_iter().find(|c| self.endpoints.iter().any(|e| &e.uri == c)) else {
+                let Some(uri) = candidates
+                    .into_iter()
+                    .find(|c| self.endpoints.iter().any(|e| &e.uri == c))
+                else {
                     return Err(Error::ENOENT);
                 };
                 let (matching, rest): (Vec<Endpoint>, Vec<Endpoint>) =
-                    std::mem::take(&mut self.endpoints).into_iter().partition(|e| e.uri == uri);
+                    std::mem::take(&mut self.endpoints)
+                        .into_iter()
+                        .partition(|e| e.uri == uri);
                 self.endpoints = rest;
                 for e in matching {
                     self.term_child(e);
@@ -844,7 +989,11 @@ impl SocketCore {
     // ---- messages -------------------------------------------------------
 
     /// `zmq_msg_send`: on failure the message is handed back unchanged.
-    pub(crate) fn send(&mut self, mut msg: Message, flags_: i32) -> std::result::Result<(), (Error, Message)> {
+    pub(crate) fn send(
+        &mut self,
+        mut msg: Message,
+        flags_: i32,
+    ) -> std::result::Result<(), (Error, Message)> {
         if self.ctx_terminated {
             return Err((Error::ETERM, msg));
         }
@@ -861,7 +1010,11 @@ impl SocketCore {
         let mut msg = match self.pattern.send(&mut self.pipes, &self.options, msg) {
             Ok(()) => return Ok(()),
             Err(SendFail::Dropped(m)) => {
-                return if nonblocking { Err((Error::EAGAIN, m)) } else { Ok(()) };
+                return if nonblocking {
+                    Err((Error::EAGAIN, m))
+                } else {
+                    Ok(())
+                };
             }
             Err(SendFail::Fail(e, m)) => return Err((e, m)),
             Err(SendFail::Again(m)) => m,
@@ -942,7 +1095,10 @@ impl SocketCore {
         for e in std::mem::take(&mut self.endpoints) {
             if let Some(mb) = self.ctx.io_mailbox(e.io) {
                 self.awaiting.insert(e.child);
-                mb.send(IoCommand::Term { id: e.child, linger: self.options.linger });
+                mb.send(IoCommand::Term {
+                    id: e.child,
+                    linger: self.options.linger,
+                });
             }
         }
     }
@@ -970,14 +1126,25 @@ impl Drop for SocketCore {
 pub(crate) fn is_thread_safe(socket_type: i32) -> bool {
     matches!(
         socket_type,
-        ZMQ_CLIENT | ZMQ_SERVER | ZMQ_SCATTER | ZMQ_GATHER | ZMQ_RADIO | ZMQ_DISH | ZMQ_PEER | ZMQ_CHANNEL | ZMQ_DGRAM
+        ZMQ_CLIENT
+            | ZMQ_SERVER
+            | ZMQ_SCATTER
+            | ZMQ_GATHER
+            | ZMQ_RADIO
+            | ZMQ_DISH
+            | ZMQ_PEER
+            | ZMQ_CHANNEL
+            | ZMQ_DGRAM
     )
 }
 
 /// ZMQ_CONFLATE only applies to the socket types libzmq allows it for.
 pub(crate) fn effective_conflate(o: &Options) -> bool {
     o.conflate
-        && matches!(o.socket_type, ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB)
+        && matches!(
+            o.socket_type,
+            ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB
+        )
 }
 
 /// The frame that announces our routing id to a peer that wants it.

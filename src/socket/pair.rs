@@ -26,8 +26,15 @@ impl Pattern for Pair {
         }
     }
 
-    fn send(&mut self, pipes: &mut Pipes, _opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
-        let Some(p) = self.pipe else { return Err(SendFail::Again(msg)) };
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
+        let Some(p) = self.pipe else {
+            return Err(SendFail::Again(msg));
+        };
         let more = msg.more();
         let pipe = pipes.get(p);
         pipe.write(msg).map_err(SendFail::Again)?;

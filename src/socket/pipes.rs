@@ -35,7 +35,10 @@ impl Pipes {
                 i
             }
             None => {
-                self.slots.push(Slot { gen: 0, pipe: Some(pipe) });
+                self.slots.push(Slot {
+                    gen: 0,
+                    pipe: Some(pipe),
+                });
                 self.slots.len() - 1
             }
         };
@@ -61,13 +64,19 @@ impl Pipes {
     /// forget one in `pipe_terminated`), so a miss is a bug in this crate.
     #[inline]
     pub fn get(&mut self, idx: PipeIdx) -> &mut Pipe {
-        self.slots[idx].pipe.as_mut().expect("socket pattern referred to a removed pipe")
+        self.slots[idx]
+            .pipe
+            .as_mut()
+            .expect("socket pattern referred to a removed pipe")
     }
 
     /// The pipe at `idx`, read-only.
     #[inline]
     pub fn peek(&self, idx: PipeIdx) -> &Pipe {
-        self.slots[idx].pipe.as_ref().expect("socket pattern referred to a removed pipe")
+        self.slots[idx]
+            .pipe
+            .as_ref()
+            .expect("socket pattern referred to a removed pipe")
     }
 
     /// Removes the pipe at `idx`.
@@ -87,7 +96,9 @@ impl Pipes {
 
     /// Indices of all live pipes.
     pub fn indices(&self) -> Vec<PipeIdx> {
-        (0..self.slots.len()).filter(|&i| self.slots[i].pipe.is_some()).collect()
+        (0..self.slots.len())
+            .filter(|&i| self.slots[i].pipe.is_some())
+            .collect()
     }
 }
 
@@ -155,19 +166,5 @@ impl ActiveSet {
         self.swap(i, last);
         self.items.pop();
         self.pos[p] = ABSENT;
-    }
-
-    /// Moves a pipe into the active prefix.
-    pub fn activate(&mut self, p: PipeIdx) {
-        let i = self.index(p);
-        if i >= self.active {
-            self.swap(i, self.active);
-            self.active += 1;
-        }
-    }
-
-    /// All pipes in the set.
-    pub fn iter(&self) -> impl Iterator<Item = PipeIdx> + '_ {
-        self.items.iter().copied()
     }
 }

@@ -16,7 +16,11 @@ pub(crate) struct Rep {
 
 impl Rep {
     pub fn new() -> Rep {
-        Rep { router: Router::new(), sending_reply: false, request_begins: true }
+        Rep {
+            router: Router::new(),
+            sending_reply: false,
+            request_begins: true,
+        }
     }
 }
 
@@ -25,11 +29,22 @@ impl Pattern for Rep {
         self.router.attach(pipes, opts, p, local);
     }
 
-    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(
+        &mut self,
+        _pipes: &mut Pipes,
+        opts: &mut Options,
+        option: i32,
+        v: OptVal<'_>,
+    ) -> Result<()> {
         self.router.setsockopt(_pipes, opts, option, v)
     }
 
-    fn send(&mut self, pipes: &mut Pipes, opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         if !self.sending_reply {
             return Err(SendFail::Fail(Error::EFSM, msg));
         }

@@ -60,7 +60,13 @@ impl Pattern for Req {
         self.dealer.attach(pipes, opts, p, local);
     }
 
-    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(
+        &mut self,
+        _pipes: &mut Pipes,
+        opts: &mut Options,
+        option: i32,
+        v: OptVal<'_>,
+    ) -> Result<()> {
         match (option, as_int(v)) {
             (ZMQ_REQ_CORRELATE, Some(x)) if x >= 0 => {
                 self.request_id_frames = x != 0;
@@ -74,7 +80,12 @@ impl Pattern for Req {
         }
     }
 
-    fn send(&mut self, pipes: &mut Pipes, opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         if self.receiving_reply {
             if self.strict {
                 return Err(SendFail::Fail(Error::EFSM, msg));

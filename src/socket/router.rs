@@ -86,7 +86,9 @@ impl Router {
         } else if self.options_raw {
             self.integral_id()
         } else {
-            let Some(msg) = pipes.get(p).read() else { return false };
+            let Some(msg) = pipes.get(p).read() else {
+                return false;
+            };
             if msg.is_empty() {
                 self.integral_id()
             } else {
@@ -100,7 +102,13 @@ impl Router {
                     let new_id = self.integral_id();
                     self.out_pipes.remove(&id);
                     pipes.get(existing).set_routing_id(new_id.clone());
-                    self.out_pipes.insert(new_id, OutPipe { pipe: existing, active: true });
+                    self.out_pipes.insert(
+                        new_id,
+                        OutPipe {
+                            pipe: existing,
+                            active: true,
+                        },
+                    );
                     if self.current_in == Some(existing) {
                         self.terminate_current_in = true;
                     } else {
@@ -111,7 +119,13 @@ impl Router {
             }
         };
         pipes.get(p).set_routing_id(routing_id.clone());
-        self.out_pipes.insert(routing_id, OutPipe { pipe: p, active: true });
+        self.out_pipes.insert(
+            routing_id,
+            OutPipe {
+                pipe: p,
+                active: true,
+            },
+        );
         true
     }
 
@@ -149,11 +163,16 @@ impl Router {
             }
         }
     }
-
 }
 
 impl Pattern for Router {
-    fn attach(&mut self, pipes: &mut Pipes, _opts: &mut Options, p: PipeIdx, locally_initiated: bool) {
+    fn attach(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &mut Options,
+        p: PipeIdx,
+        locally_initiated: bool,
+    ) {
         if self.probe_router {
             let _ = pipes.get(p).write(Message::new());
             pipes.get(p).flush();
@@ -165,7 +184,13 @@ impl Pattern for Router {
         }
     }
 
-    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(
+        &mut self,
+        _pipes: &mut Pipes,
+        opts: &mut Options,
+        option: i32,
+        v: OptVal<'_>,
+    ) -> Result<()> {
         let int = as_int(v);
         match (option, int) {
             (ZMQ_ROUTER_RAW, Some(x)) if x >= 0 => {
@@ -179,7 +204,9 @@ impl Pattern for Router {
             (ZMQ_ROUTER_MANDATORY, Some(x)) if x >= 0 => self.mandatory = x != 0,
             (ZMQ_PROBE_ROUTER, Some(x)) if x >= 0 => self.probe_router = x != 0,
             (ZMQ_ROUTER_HANDOVER, Some(x)) if x >= 0 => self.handover = x != 0,
-            (ZMQ_ROUTER_NOTIFY, Some(x)) if (0..=(ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT)).contains(&x) => {
+            (ZMQ_ROUTER_NOTIFY, Some(x))
+                if (0..=(ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT)).contains(&x) =>
+            {
                 opts.router_notify = x;
             }
             (ZMQ_CONNECT_ROUTING_ID, _) => match v {
@@ -226,7 +253,12 @@ impl Pattern for Router {
         }
     }
 
-    fn send(&mut self, pipes: &mut Pipes, _opts: &Options, mut msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &Options,
+        mut msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         if !self.more_out {
             // The routing-id frame: pick the pipe.
             if msg.more() {
@@ -240,7 +272,11 @@ impl Pattern for Router {
                         self.current_out = None;
                         if self.mandatory {
                             self.more_out = false;
-                            let e = if full { Error::EAGAIN } else { Error::EHOSTUNREACH };
+                            let e = if full {
+                                Error::EAGAIN
+                            } else {
+                                Error::EHOSTUNREACH
+                            };
                             return Err(if e == Error::EAGAIN {
                                 SendFail::Again(msg)
                             } else {
@@ -320,7 +356,9 @@ impl Pattern for Router {
         if self.more_in || self.prefetched {
             return true;
         }
-        let Some((m, p)) = self.recv_data(pipes) else { return false };
+        let Some((m, p)) = self.recv_data(pipes) else {
+            return false;
+        };
         self.prefetched_id = Some(Self::id_frame(pipes, p, &m));
         self.prefetched_msg = Some(m);
         self.prefetched = true;
@@ -331,13 +369,19 @@ impl Pattern for Router {
 
     fn peer_state(&mut self, pipes: &mut Pipes, routing_id: &[u8]) -> Result<i32> {
         let out = self.out_pipes.get(routing_id).ok_or(Error::EHOSTUNREACH)?;
-        Ok(if pipes.peek(out.pipe).check_hwm() { ZMQ_POLLOUT } else { 0 })
+        Ok(if pipes.peek(out.pipe).check_hwm() {
+            ZMQ_POLLOUT
+        } else {
+            0
+        })
     }
 
     fn has_out(&mut self, pipes: &mut Pipes, _opts: &Options) -> bool {
         if !self.mandatory {
             return true;
         }
-        self.out_pipes.values().any(|o| pipes.peek(o.pipe).check_hwm())
+        self.out_pipes
+            .values()
+            .any(|o| pipes.peek(o.pipe).check_hwm())
     }
 }

@@ -43,7 +43,9 @@ impl Stream {
         if self.prefetched.is_some() {
             return true;
         }
-        let Some((m, p)) = self.fq.recvpipe(pipes) else { return false };
+        let Some((m, p)) = self.fq.recvpipe(pipes) else {
+            return false;
+        };
         let mut id = Message::from_slice(pipes.peek(p).routing_id());
         id.set_more(true);
         id.set_metadata(m.metadata().cloned());
@@ -54,7 +56,13 @@ impl Stream {
 }
 
 impl Pattern for Stream {
-    fn attach(&mut self, pipes: &mut Pipes, opts: &mut Options, p: PipeIdx, locally_initiated: bool) {
+    fn attach(
+        &mut self,
+        pipes: &mut Pipes,
+        opts: &mut Options,
+        p: PipeIdx,
+        locally_initiated: bool,
+    ) {
         let id = if locally_initiated && !self.connect_routing_id.is_empty() {
             std::mem::take(&mut self.connect_routing_id)
         } else {
@@ -85,7 +93,13 @@ impl Pattern for Stream {
         self.fq.activated(p);
     }
 
-    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(
+        &mut self,
+        _pipes: &mut Pipes,
+        opts: &mut Options,
+        option: i32,
+        v: OptVal<'_>,
+    ) -> Result<()> {
         match option {
             ZMQ_STREAM_NOTIFY => match as_int(v) {
                 Some(x) if x == 0 || x == 1 => {
@@ -105,7 +119,12 @@ impl Pattern for Stream {
         }
     }
 
-    fn send(&mut self, pipes: &mut Pipes, _opts: &Options, mut msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &Options,
+        mut msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         if !self.more_out {
             if msg.more() {
                 match self.out_pipes.get(msg.as_slice()).copied() {

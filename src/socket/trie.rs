@@ -20,11 +20,17 @@ struct Node<V> {
 
 impl<V: Default> Node<V> {
     fn new() -> Node<V> {
-        Node { value: V::default(), children: Vec::new() }
+        Node {
+            value: V::default(),
+            children: Vec::new(),
+        }
     }
 
     fn child(&self, b: u8) -> Option<&Node<V>> {
-        self.children.binary_search_by_key(&b, |(c, _)| *c).ok().map(|i| &*self.children[i].1)
+        self.children
+            .binary_search_by_key(&b, |(c, _)| *c)
+            .ok()
+            .map(|i| &*self.children[i].1)
     }
 
     fn child_mut(&mut self, b: u8) -> Option<&mut Node<V>> {
@@ -57,7 +63,9 @@ impl<V: Default> Node<V> {
 /// Removes empty leaves along `prefix` (a node is empty when `empty`
 /// says so and it has no children).
 fn prune<V: Default>(n: &mut Node<V>, prefix: &[u8], empty: &impl Fn(&V) -> bool) {
-    let Some((&b, rest)) = prefix.split_first() else { return };
+    let Some((&b, rest)) = prefix.split_first() else {
+        return;
+    };
     if let Ok(i) = n.children.binary_search_by_key(&b, |(c, _)| *c) {
         prune(&mut n.children[i].1, rest, empty);
         let child = &n.children[i].1;
@@ -75,7 +83,10 @@ pub(crate) struct SubTrie {
 
 impl Default for SubTrie {
     fn default() -> Self {
-        SubTrie { root: Node::new(), prefixes: 0 }
+        SubTrie {
+            root: Node::new(),
+            prefixes: 0,
+        }
     }
 }
 
@@ -95,7 +106,9 @@ impl SubTrie {
 
     /// Removes one subscription; `true` if the prefix is gone entirely.
     pub fn rm(&mut self, prefix: &[u8]) -> bool {
-        let Some(n) = self.root.node_mut(prefix) else { return false };
+        let Some(n) = self.root.node_mut(prefix) else {
+            return false;
+        };
         if n.value == 0 {
             return false;
         }
@@ -166,7 +179,10 @@ pub(crate) struct MTrie {
 
 impl Default for MTrie {
     fn default() -> Self {
-        MTrie { root: Node::new(), prefixes: 0 }
+        MTrie {
+            root: Node::new(),
+            prefixes: 0,
+        }
     }
 }
 
@@ -189,8 +205,12 @@ impl MTrie {
 
     /// Unsubscribes a pipe from a prefix.
     pub fn rm(&mut self, prefix: &[u8], pipe: PipeIdx) -> RmResult {
-        let Some(n) = self.root.node_mut(prefix) else { return RmResult::NotFound };
-        let Some(pos) = n.value.iter().position(|&p| p == pipe) else { return RmResult::NotFound };
+        let Some(n) = self.root.node_mut(prefix) else {
+            return RmResult::NotFound;
+        };
+        let Some(pos) = n.value.iter().position(|&p| p == pipe) else {
+            return RmResult::NotFound;
+        };
         n.value.swap_remove(pos);
         if !n.value.is_empty() {
             return RmResult::ValuesRemain;
@@ -225,10 +245,18 @@ impl MTrie {
                 walk(c, pipe, uniq, buf, removed, f);
                 buf.pop();
             }
-            n.children.retain(|(_, c)| !(c.children.is_empty() && c.value.is_empty()));
+            n.children
+                .retain(|(_, c)| !(c.children.is_empty() && c.value.is_empty()));
         }
         let mut removed = 0;
-        walk(&mut self.root, pipe, call_on_uniq, &mut Vec::new(), &mut removed, &mut f);
+        walk(
+            &mut self.root,
+            pipe,
+            call_on_uniq,
+            &mut Vec::new(),
+            &mut removed,
+            &mut f,
+        );
         self.prefixes -= removed;
     }
 

@@ -104,7 +104,8 @@ impl XPub {
                     self.pending.push_back((n, msg.metadata().cloned(), 0));
                 }
             } else if !self.is_pub {
-                self.pending.push_back((msg.to_vec(), msg.metadata().cloned(), msg.flags()));
+                self.pending
+                    .push_back((msg.to_vec(), msg.metadata().cloned(), msg.flags()));
             }
         }
     }
@@ -134,13 +135,15 @@ impl Pattern for XPub {
     fn pipe_terminated(&mut self, _pipes: &mut Pipes, p: PipeIdx) {
         let mut unsubs = Vec::new();
         if self.manual {
-            self.manual_subs.rm_pipe(p, false, |t| unsubs.push(t.to_vec()));
+            self.manual_subs
+                .rm_pipe(p, false, |t| unsubs.push(t.to_vec()));
             self.subs.rm_pipe(p, false, |_| {});
             if self.last_pipe == Some(p) {
                 self.last_pipe = None;
             }
         } else {
-            self.subs.rm_pipe(p, !self.verbose_unsubs, |t| unsubs.push(t.to_vec()));
+            self.subs
+                .rm_pipe(p, !self.verbose_unsubs, |t| unsubs.push(t.to_vec()));
         }
         if !self.is_pub {
             for t in unsubs {
@@ -157,10 +160,20 @@ impl Pattern for XPub {
         self.dist.pipe_terminated(p);
     }
 
-    fn setsockopt(&mut self, _pipes: &mut Pipes, opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(
+        &mut self,
+        _pipes: &mut Pipes,
+        _opts: &mut Options,
+        option: i32,
+        v: OptVal<'_>,
+    ) -> Result<()> {
         match option {
-            ZMQ_XPUB_VERBOSE | ZMQ_XPUB_VERBOSER | ZMQ_XPUB_MANUAL_LAST_VALUE | ZMQ_XPUB_NODROP
-            | ZMQ_XPUB_MANUAL | ZMQ_ONLY_FIRST_SUBSCRIBE => {
+            ZMQ_XPUB_VERBOSE
+            | ZMQ_XPUB_VERBOSER
+            | ZMQ_XPUB_MANUAL_LAST_VALUE
+            | ZMQ_XPUB_NODROP
+            | ZMQ_XPUB_MANUAL
+            | ZMQ_ONLY_FIRST_SUBSCRIBE => {
                 let x = match as_int(v) {
                     Some(x) if x >= 0 => x != 0,
                     _ => return Err(Error::EINVAL),
@@ -208,12 +221,19 @@ impl Pattern for XPub {
 
     fn getsockopt(&mut self, _opts: &Options, option: i32, buf: &mut [u8]) -> Result<usize> {
         match option {
-            ZMQ_TOPICS_COUNT => crate::options::put_bytes(buf, &(self.subs.num_prefixes() as i32).to_ne_bytes()),
+            ZMQ_TOPICS_COUNT => {
+                crate::options::put_bytes(buf, &(self.subs.num_prefixes() as i32).to_ne_bytes())
+            }
             _ => Err(Error::EINVAL),
         }
     }
 
-    fn send(&mut self, pipes: &mut Pipes, opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         let more = msg.more();
         if !self.more_send {
             self.dist.unmatch();
@@ -249,7 +269,9 @@ impl Pattern for XPub {
         if self.is_pub {
             return Err(Error::ENOTSUP);
         }
-        let Some((data, meta, flags)) = self.pending.pop_front() else { return Err(Error::EAGAIN) };
+        let Some((data, meta, flags)) = self.pending.pop_front() else {
+            return Err(Error::EAGAIN);
+        };
         if self.manual {
             if let Some(p) = self.pending_pipes.pop_front() {
                 self.last_pipe = p.filter(|&p| self.dist.has_pipe(p));

@@ -134,13 +134,23 @@ impl Pattern for XSub {
         self.send_subscriptions(pipes, p);
     }
 
-    fn setsockopt(&mut self, pipes: &mut Pipes, _opts: &mut Options, option: i32, v: OptVal<'_>) -> Result<()> {
+    fn setsockopt(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &mut Options,
+        option: i32,
+        v: OptVal<'_>,
+    ) -> Result<()> {
         if self.is_sub {
             if option != ZMQ_SUBSCRIBE && option != ZMQ_UNSUBSCRIBE {
                 return Err(Error::EINVAL);
             }
             let mut m = Message::from_slice(v.unwrap_or(&[]));
-            m.set_flags(if option == ZMQ_SUBSCRIBE { flags::SUBSCRIBE } else { flags::CANCEL });
+            m.set_flags(if option == ZMQ_SUBSCRIBE {
+                flags::SUBSCRIBE
+            } else {
+                flags::CANCEL
+            });
             self.xsend(pipes, m);
             return Ok(());
         }
@@ -159,12 +169,19 @@ impl Pattern for XSub {
 
     fn getsockopt(&mut self, _opts: &Options, option: i32, buf: &mut [u8]) -> Result<usize> {
         match option {
-            ZMQ_TOPICS_COUNT => crate::options::put_bytes(buf, &(self.subs.num_prefixes() as i32).to_ne_bytes()),
+            ZMQ_TOPICS_COUNT => {
+                crate::options::put_bytes(buf, &(self.subs.num_prefixes() as i32).to_ne_bytes())
+            }
             _ => Err(Error::EINVAL),
         }
     }
 
-    fn send(&mut self, pipes: &mut Pipes, _opts: &Options, msg: Message) -> std::result::Result<(), SendFail> {
+    fn send(
+        &mut self,
+        pipes: &mut Pipes,
+        _opts: &Options,
+        msg: Message,
+    ) -> std::result::Result<(), SendFail> {
         if self.is_sub {
             return Err(SendFail::Fail(Error::ENOTSUP, msg));
         }

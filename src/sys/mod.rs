@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::sync::Mutex;
 
@@ -59,7 +59,8 @@ impl Signaler {
         // SAFETY: eventfd takes no pointers; the flags are valid constants.
         let fd = syscall!(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
         // SAFETY: fd was just returned by eventfd and is owned by nobody else.
-        Ok(Signaler { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Signaler { fd })
     }
 
     /// The file descriptor, readable while signalled (what `ZMQ_FD` returns).
@@ -73,7 +74,11 @@ impl Signaler {
         loop {
             // SAFETY: writes 8 bytes from a live u64 to an fd we own.
             let rc = unsafe {
-                libc::write(self.fd(), (&one as *const u64).cast(), std::mem::size_of::<u64>())
+                libc::write(
+                    self.fd(),
+                    (&one as *const u64).cast(),
+                    std::mem::size_of::<u64>(),
+                )
             };
             if rc >= 0 {
                 return;
@@ -94,7 +99,11 @@ impl Signaler {
         loop {
             // SAFETY: reads 8 bytes into a live u64 from an fd we own.
             let rc = unsafe {
-                libc::read(self.fd(), (&mut value as *mut u64).cast(), std::mem::size_of::<u64>())
+                libc::read(
+                    self.fd(),
+                    (&mut value as *mut u64).cast(),
+                    std::mem::size_of::<u64>(),
+                )
             };
             if rc >= 0 {
                 return true;
@@ -111,7 +120,11 @@ impl Signaler {
     /// Waits until signalled or the timeout passes (`None` waits forever).
     /// Returns whether the fd is readable. EINTR is reported as an error.
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        let mut pfd = [libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 }];
+        let mut pfd = [libc::pollfd {
+            fd: self.fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
         let n = poll(&mut pfd, timeout)?;
         Ok(n > 0)
     }
@@ -133,39 +146,16 @@ pub fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<u
     Ok(n as usize)
 }
 
-/// Milliseconds left until `deadline`, rounded up, or `None` for "forever".
-pub fn remaining(deadline: Option<Instant>) -> Option<Duration> {
-    deadline.map(|d| d.saturating_duration_since(Instant::now()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signaler_edges() {
-        let s = Signaler::new().unwrap();
-        assert!(!s.wait(Some(Duration::ZERO)).unwrap());
-        s.send();
-        s.send();
-        assert!(s.wait(Some(Duration::ZERO)).unwrap());
-        assert!(s.recv());
-        assert!(!s.recv());
-        assert!(!s.wait(Some(Duration::from_millis(1))).unwrap());
-    }
-
-    #[test]
-    fn strerror_is_bare() {
-        assert_eq!(os_strerror(libc::EINVAL).to_str().unwrap(), "Invalid argument");
-    }
-}
-
 /// Applies ZMQ_THREAD_SCHED_POLICY, ZMQ_THREAD_PRIORITY and
 /// ZMQ_THREAD_AFFINITY_CPU_* to the calling thread, best effort as libzmq
 /// does (a refusal by the system is not an error).
 pub fn apply_thread_scheduling(policy: i32, priority: i32, cpus: &std::collections::BTreeSet<i32>) {
     if policy >= 0 || priority >= 0 {
-        let pol = if policy >= 0 { policy } else { libc::SCHED_OTHER };
+        let pol = if policy >= 0 {
+            policy
+        } else {
+            libc::SCHED_OTHER
+        };
         // SAFETY: sched_param is plain data; zeroed is a valid value.
         let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
         if priority >= 0 && pol != libc::SCHED_OTHER {
@@ -194,7 +184,9 @@ pub fn apply_thread_scheduling(policy: i32, priority: i32, cpus: &std::collectio
 
 /// The index of a network interface, 0 if there is none by that name.
 pub fn if_nametoindex(name: &str) -> u32 {
-    let Ok(c) = std::ffi::CString::new(name) else { return 0 };
+    let Ok(c) = std::ffi::CString::new(name) else {
+        return 0;
+    };
     // SAFETY: c is a valid NUL-terminated string.
     unsafe { libc::if_nametoindex(c.as_ptr()) }
 }
@@ -226,13 +218,17 @@ pub fn interface_address(name: &str, ipv6: bool) -> Option<std::net::IpAddr> {
         if ipv6 && family == libc::AF_INET6 {
             // SAFETY: the family says this is a sockaddr_in6.
             let sa = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
-            found = Some(std::net::IpAddr::V6(std::net::Ipv6Addr::from(sa.sin6_addr.s6_addr)));
+            found = Some(std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+                sa.sin6_addr.s6_addr,
+            )));
             break;
         }
         if !ipv6 && family == libc::AF_INET {
             // SAFETY: the family says this is a sockaddr_in.
             let sa = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-            found = Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr))));
+            found = Some(std::net::IpAddr::V4(std::net::Ipv4Addr::from(
+                u32::from_be(sa.sin_addr.s_addr),
+            )));
             break;
         }
     }
@@ -249,14 +245,21 @@ pub fn peer_cred(fd: RawFd) -> Option<(u32, u32, i32)> {
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: cred and len are live and sized for SO_PEERCRED.
     let rc = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED, (&mut cred as *mut libc::ucred).cast(), &mut len)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
     };
     (rc == 0).then_some((cred.uid, cred.gid, cred.pid))
 }
 
 /// Creates a fresh private directory from a `...XXXXXX` template.
 pub fn mkdtemp(template: &str) -> io::Result<std::path::PathBuf> {
-    let c = std::ffi::CString::new(template).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let c =
+        std::ffi::CString::new(template).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     let mut bytes = c.into_bytes_with_nul();
     // SAFETY: bytes is a writable NUL-terminated template owned by us.
     let p = unsafe { libc::mkdtemp(bytes.as_mut_ptr().cast()) };
@@ -264,13 +267,46 @@ pub fn mkdtemp(template: &str) -> io::Result<std::path::PathBuf> {
         return Err(io::Error::last_os_error());
     }
     bytes.pop();
-    Ok(std::path::PathBuf::from(String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(std::path::PathBuf::from(
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ))
 }
 
 /// Sets an integer socket option, ignoring failure (best-effort tuning).
 pub fn set_int_sockopt(fd: RawFd, level: i32, name: i32, value: i32) {
     // SAFETY: passes a pointer to a live int of the size given.
     let _ = unsafe {
-        libc::setsockopt(fd, level, name, (&value as *const i32).cast(), std::mem::size_of::<i32>() as libc::socklen_t)
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signaler_edges() {
+        let s = Signaler::new().unwrap();
+        assert!(!s.wait(Some(Duration::ZERO)).unwrap());
+        s.send();
+        s.send();
+        assert!(s.wait(Some(Duration::ZERO)).unwrap());
+        assert!(s.recv());
+        assert!(!s.recv());
+        assert!(!s.wait(Some(Duration::from_millis(1))).unwrap());
+    }
+
+    #[test]
+    fn strerror_is_bare() {
+        assert_eq!(
+            os_strerror(libc::EINVAL).to_str().unwrap(),
+            "Invalid argument"
+        );
+    }
 }

@@ -24,7 +24,8 @@ pub fn sockaddr(path: &str) -> Result<SockAddr> {
     if let Some(name) = path.strip_prefix('@') {
         let mut bytes = vec![0u8];
         bytes.extend_from_slice(name.as_bytes());
-        return SockAddr::unix(std::ffi::OsStr::from_bytes_compat(&bytes)).map_err(|e| Error::from_io(&e));
+        return SockAddr::unix(std::ffi::OsStr::from_bytes_compat(&bytes))
+            .map_err(|e| Error::from_io(&e));
     }
     SockAddr::unix(path).map_err(|e| Error::from_io(&e))
 }
@@ -56,7 +57,8 @@ pub fn listen(path: &str, o: &Options) -> Result<IpcListen> {
     let mut path = path.to_owned();
     if path.starts_with('*') {
         let base = std::env::var("TMPDIR").unwrap_or_else(|_| "/tmp".to_owned());
-        let dir = crate::sys::mkdtemp(&format!("{base}/tmpXXXXXX")).map_err(|e| Error::from_io(&e))?;
+        let dir =
+            crate::sys::mkdtemp(&format!("{base}/tmpXXXXXX")).map_err(|e| Error::from_io(&e))?;
         path = format!("{}/socket", dir.display());
         tmp_dir = Some(dir);
     }
@@ -84,7 +86,12 @@ pub fn listen(path: &str, o: &Options) -> Result<IpcListen> {
         Ok(s)
     })();
     match result {
-        Ok(socket) => Ok(IpcListen { socket, endpoint: format!("ipc://{path}"), tmp_dir, path }),
+        Ok(socket) => Ok(IpcListen {
+            socket,
+            endpoint: format!("ipc://{path}"),
+            tmp_dir,
+            path,
+        }),
         Err(e) => {
             cleanup(&tmp_dir);
             Err(Error::from_io(&e))
@@ -100,17 +107,27 @@ pub fn connect(path: &str) -> Result<(Socket, bool)> {
     s.set_nonblocking(true)?;
     match s.connect(&addr) {
         Ok(()) => Ok((s, true)),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.raw_os_error() == Some(libc::EAGAIN) => Ok((s, false)),
+        Err(e)
+            if e.raw_os_error() == Some(libc::EINPROGRESS)
+                || e.raw_os_error() == Some(libc::EAGAIN) =>
+        {
+            Ok((s, false))
+        }
         Err(e) => Err(Error::from_io(&e)),
     }
 }
 
 /// Whether the IPC accept filters (ZMQ_IPC_FILTER_UID/GID/PID) let a peer in.
 pub fn accept_allowed(s: &Socket, o: &Options) -> bool {
-    if o.ipc_uid_accept_filters.is_empty() && o.ipc_gid_accept_filters.is_empty() && o.ipc_pid_accept_filters.is_empty() {
+    if o.ipc_uid_accept_filters.is_empty()
+        && o.ipc_gid_accept_filters.is_empty()
+        && o.ipc_pid_accept_filters.is_empty()
+    {
         return true;
     }
-    let Some((uid, gid, pid)) = crate::sys::peer_cred(s.as_raw_fd()) else { return false };
+    let Some((uid, gid, pid)) = crate::sys::peer_cred(s.as_raw_fd()) else {
+        return false;
+    };
     o.ipc_uid_accept_filters.contains(&uid)
         || o.ipc_gid_accept_filters.contains(&gid)
         || o.ipc_pid_accept_filters.contains(&pid)

@@ -42,7 +42,10 @@ mod tests {
     #[test]
     fn uris() {
         assert_eq!(parse_uri("inproc://a").unwrap(), (Protocol::Inproc, "a"));
-        assert_eq!(parse_uri("tcp://1.2.3.4:5").unwrap(), (Protocol::Tcp, "1.2.3.4:5"));
+        assert_eq!(
+            parse_uri("tcp://1.2.3.4:5").unwrap(),
+            (Protocol::Tcp, "1.2.3.4:5")
+        );
         assert_eq!(parse_uri("inproc://"), Err(Error::EINVAL));
         assert_eq!(parse_uri("://x"), Err(Error::EINVAL));
         assert_eq!(parse_uri("inproc:/x"), Err(Error::EINVAL));

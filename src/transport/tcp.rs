@@ -5,8 +5,8 @@
 //! with `*` or `0` as an ephemeral port, an optional `%zone`, and for
 //! connects an optional `source;destination` pair.
 
-use std::os::fd::AsRawFd;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
 
@@ -37,9 +37,7 @@ pub fn to_uri(a: &SocketAddr) -> String {
 pub fn check_connect_syntax(address: &str) -> Result<()> {
     let b = address.as_bytes();
     let ok_first = |c: u8| c.is_ascii_alphanumeric() || c == b'[' || c == b':';
-    let ok_rest = |c: u8| {
-        c.is_ascii_alphanumeric() || b".-:%;[]_*".contains(&c)
-    };
+    let ok_rest = |c: u8| c.is_ascii_alphanumeric() || b".-:%;[]_*".contains(&c);
     let mut i = 0;
     if !b.is_empty() && ok_first(b[0]) {
         i = 1;
@@ -51,7 +49,14 @@ pub fn check_connect_syntax(address: &str) -> Result<()> {
         return Err(Error::EINVAL);
     }
     match address.rfind(':') {
-        Some(p) if address[p + 1..].bytes().next().is_some_and(|c| c.is_ascii_digit()) => Ok(()),
+        Some(p)
+            if address[p + 1..]
+                .bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit()) =>
+        {
+            Ok(())
+        }
         _ => Err(Error::EINVAL),
     }
 }
@@ -71,7 +76,13 @@ pub fn resolve(name: &str, bindable: bool, ipv6: bool) -> Result<TcpAddr> {
     Ok(TcpAddr { addr, src })
 }
 
-fn resolve_one(name: &str, bindable: bool, allow_dns: bool, allow_nic: bool, ipv6: bool) -> Result<SocketAddr> {
+fn resolve_one(
+    name: &str,
+    bindable: bool,
+    allow_dns: bool,
+    allow_nic: bool,
+    ipv6: bool,
+) -> Result<SocketAddr> {
     let delim = name.rfind(':').ok_or(Error::EINVAL)?;
     let (host, port_s) = (&name[..delim], &name[delim + 1..]);
     let port: u16 = match port_s {
@@ -112,18 +123,35 @@ fn resolve_one(name: &str, bindable: bool, allow_dns: bool, allow_nic: bool, ipv
         } else {
             IpAddr::V4(Ipv4Addr::UNSPECIFIED)
         }
-    } else if let Some(ip) = allow_nic.then(|| crate::sys::interface_address(host, ipv6)).flatten() {
+    } else if let Some(ip) = allow_nic
+        .then(|| crate::sys::interface_address(host, ipv6))
+        .flatten()
+    {
         ip
     } else if let Ok(ip) = host.parse::<IpAddr>() {
         match ip {
-            IpAddr::V6(_) if !ipv6 => return Err(if bindable { Error::ENODEV } else { Error::EINVAL }),
+            IpAddr::V6(_) if !ipv6 => {
+                return Err(if bindable {
+                    Error::ENODEV
+                } else {
+                    Error::EINVAL
+                })
+            }
             IpAddr::V4(v4) if ipv6 => IpAddr::V6(v4.to_ipv6_mapped()),
             ip => ip,
         }
     } else if allow_dns && !host.is_empty() && !host.contains(' ') {
-        lookup(host, ipv6).ok_or(if bindable { Error::ENODEV } else { Error::EINVAL })?
+        lookup(host, ipv6).ok_or(if bindable {
+            Error::ENODEV
+        } else {
+            Error::EINVAL
+        })?
     } else {
-        return Err(if bindable { Error::ENODEV } else { Error::EINVAL });
+        return Err(if bindable {
+            Error::ENODEV
+        } else {
+            Error::EINVAL
+        });
     };
     Ok(match ip {
         IpAddr::V4(v4) => SocketAddr::new(IpAddr::V4(v4), port),
@@ -139,10 +167,12 @@ fn lookup(host: &str, ipv6: bool) -> Option<IpAddr> {
             .iter()
             .find(|a| a.is_ipv6())
             .map(|a| a.ip())
-            .or_else(|| addrs.first().map(|a| match a.ip() {
-                IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
-                ip => ip,
-            }))
+            .or_else(|| {
+                addrs.first().map(|a| match a.ip() {
+                    IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+                    ip => ip,
+                })
+            })
     } else {
         addrs.iter().find(|a| a.is_ipv4()).map(|a| a.ip())
     }
@@ -151,7 +181,11 @@ fn lookup(host: &str, ipv6: bool) -> Option<IpAddr> {
 /// Creates a TCP socket for `addr` with the socket-level options of `o`
 /// (TOS, priority, device, buffers); non-blocking, close-on-exec.
 pub fn open_socket(addr: &SocketAddr, o: &Options) -> Result<Socket> {
-    let domain = if addr.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
     let s = Socket::new(domain, Type::STREAM.cloexec(), Some(SockProtocol::TCP))?;
     if addr.is_ipv6() {
         // Dual stack: accept IPv4 peers on IPv6 sockets.
@@ -164,7 +198,12 @@ pub fn open_socket(addr: &SocketAddr, o: &Options) -> Result<Socket> {
         let _ = s.set_tos(o.tos as u32);
     }
     if o.priority != 0 {
-        crate::sys::set_int_sockopt(s.as_raw_fd(), libc::SOL_SOCKET, libc::SO_PRIORITY, o.priority);
+        crate::sys::set_int_sockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PRIORITY,
+            o.priority,
+        );
     }
     if !o.bound_device.is_empty() {
         s.bind_device(Some(o.bound_device.as_bytes()))?;
@@ -198,7 +237,12 @@ pub fn connect(a: &TcpAddr, o: &Options) -> Result<(Socket, bool)> {
     }
     match s.connect(&SockAddr::from(a.addr)) {
         Ok(()) => Ok((s, true)),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) || e.raw_os_error() == Some(libc::EINTR) => Ok((s, false)),
+        Err(e)
+            if e.raw_os_error() == Some(libc::EINPROGRESS)
+                || e.raw_os_error() == Some(libc::EINTR) =>
+        {
+            Ok((s, false))
+        }
         Err(e) => Err(Error::from_io(&e)),
     }
 }
@@ -248,13 +292,25 @@ mod tests {
         assert_eq!(a.addr, "0.0.0.0:5555".parse().unwrap());
         assert_eq!(resolve("*:*", true, false).unwrap().addr.port(), 0);
         assert!(resolve("127.0.0.1:*", false, false).is_err());
-        assert_eq!(resolve("[::1]:7", false, true).unwrap().addr, "[::1]:7".parse().unwrap());
+        assert_eq!(
+            resolve("[::1]:7", false, true).unwrap().addr,
+            "[::1]:7".parse().unwrap()
+        );
         assert!(resolve("[::1]:7", false, false).is_err());
-        assert_eq!(resolve("lo:9", true, false).unwrap().addr, "127.0.0.1:9".parse().unwrap());
-        assert_eq!(resolve("localhost:9", false, false).unwrap().addr.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            resolve("lo:9", true, false).unwrap().addr,
+            "127.0.0.1:9".parse().unwrap()
+        );
+        assert_eq!(
+            resolve("localhost:9", false, false).unwrap().addr.ip(),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
         let sd = resolve("127.0.0.1:1;127.0.0.1:2", false, false).unwrap();
         assert_eq!(sd.src.unwrap().port(), 1);
-        assert_eq!(resolve("nonexistent-iface-xyz:1", true, false).unwrap_err(), Error::ENODEV);
+        assert_eq!(
+            resolve("nonexistent-iface-xyz:1", true, false).unwrap_err(),
+            Error::ENODEV
+        );
         assert_eq!(to_uri(&"[::1]:5".parse().unwrap()), "tcp://[::1]:5");
     }
 }

@@ -34,7 +34,10 @@ pub fn parse_mask(s: &str, ipv6: bool) -> Result<Mask> {
             _ => return Err(Error::EINVAL),
         },
     };
-    Ok(Mask { addr, bits: bits as u8 })
+    Ok(Mask {
+        addr,
+        bits: bits as u8,
+    })
 }
 
 /// Checks that a mask parses (used by setsockopt).
@@ -80,6 +83,8 @@ mod tests {
         assert!(parse_mask("1.2.3.4/33", false).is_err());
         assert!(parse_mask("1.2.3.4/x", false).is_err());
         assert!(parse_mask("localhost", false).is_err());
-        assert!(parse_mask("1.2.3.4/0", false).unwrap().matches("9.9.9.9".parse().unwrap()));
+        assert!(parse_mask("1.2.3.4/0", false)
+            .unwrap()
+            .matches("9.9.9.9".parse().unwrap()));
     }
 }

@@ -47,8 +47,15 @@ impl Condvar {
     }
 
     /// As `wait`, for at most `timeout`.
-    pub fn wait_timeout<'a, T>(&self, guard: MutexGuard<'a, T>, timeout: Duration) -> MutexGuard<'a, T> {
-        self.0.wait_timeout(guard, timeout).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0)
+    pub fn wait_timeout<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, T> {
+        self.0
+            .wait_timeout(guard, timeout)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0)
     }
 
     /// Wakes every waiter.

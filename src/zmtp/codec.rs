@@ -77,7 +77,11 @@ pub struct InBuf {
 impl InBuf {
     /// A buffer for reads of `size` bytes.
     pub fn new(size: usize) -> InBuf {
-        InBuf { buf: vec![0u8; size.max(64)].into_boxed_slice(), start: 0, end: 0 }
+        InBuf {
+            buf: vec![0u8; size.max(64)].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
     }
 
     /// Undecoded bytes.
@@ -148,7 +152,11 @@ fn too_large(size: u64, max: i64) -> bool {
 impl Decoder {
     /// A decoder; `max_msg_size` < 0 means no limit.
     pub fn new(framing: Framing, max_msg_size: i64) -> Decoder {
-        Decoder { framing, max_msg_size, state: State::Header }
+        Decoder {
+            framing,
+            max_msg_size,
+            state: State::Header,
+        }
     }
 
     /// Whether a large body is being received directly.
@@ -198,12 +206,19 @@ impl Decoder {
         let avail = inbuf.data();
         let (header_len, size, fl) = match self.framing {
             Framing::V1 => {
-                let Some(&first) = avail.first() else { return Ok(None) };
+                let Some(&first) = avail.first() else {
+                    return Ok(None);
+                };
                 let (len_bytes, length) = if first == 0xFF {
                     if avail.len() < 9 {
                         return Ok(None);
                     }
-                    (9, u64::from_be_bytes(avail[1..9].try_into().map_err(|_| DecodeError::Malformed)?))
+                    (
+                        9,
+                        u64::from_be_bytes(
+                            avail[1..9].try_into().map_err(|_| DecodeError::Malformed)?,
+                        ),
+                    )
                 } else {
                     (1, u64::from(first))
                 };
@@ -220,7 +235,9 @@ impl Decoder {
                 (len_bytes + 1, length - 1, f)
             }
             Framing::V2 | Framing::V3_1 => {
-                let Some(&wf) = avail.first() else { return Ok(None) };
+                let Some(&wf) = avail.first() else {
+                    return Ok(None);
+                };
                 let mut f = 0;
                 if wf & wire::MORE != 0 {
                     f |= flags::MORE;
@@ -232,7 +249,12 @@ impl Decoder {
                     if avail.len() < 9 {
                         return Ok(None);
                     }
-                    (9, u64::from_be_bytes(avail[1..9].try_into().map_err(|_| DecodeError::Malformed)?))
+                    (
+                        9,
+                        u64::from_be_bytes(
+                            avail[1..9].try_into().map_err(|_| DecodeError::Malformed)?,
+                        ),
+                    )
                 } else {
                     if avail.len() < 2 {
                         return Ok(None);
@@ -254,11 +276,20 @@ impl Decoder {
         }
         // The body continues beyond what we have: receive it in place.
         let have = avail.len() - header_len;
-        let initial = if size <= PREALLOC_LIMIT { size } else { PREALLOC_LIMIT.max(have) };
+        let initial = if size <= PREALLOC_LIMIT {
+            size
+        } else {
+            PREALLOC_LIMIT.max(have)
+        };
         let mut data = vec![0u8; initial];
         data[..have].copy_from_slice(&avail[header_len..]);
         inbuf.consume(header_len + have);
-        self.state = State::Body(Body { data, filled: have, total: size, flags: fl });
+        self.state = State::Body(Body {
+            data,
+            filled: have,
+            total: size,
+            flags: fl,
+        });
         Ok(None)
     }
 }
@@ -486,7 +517,11 @@ mod tests {
                 break;
             }
             let buf = d.read_buf(&mut inbuf);
-            let n = if one_at_a_time { 1 } else { buf.len().min(bytes.len() - pos) };
+            let n = if one_at_a_time {
+                1
+            } else {
+                buf.len().min(bytes.len() - pos)
+            };
             buf[..n].copy_from_slice(&bytes[pos..pos + n]);
             d.filled(&mut inbuf, n);
             pos += n;

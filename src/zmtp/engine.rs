@@ -90,9 +90,17 @@ impl Default for EngineConfig {
 
 impl EngineConfig {
     /// The engine configuration for a socket's options.
-    pub fn from_options(o: &crate::options::Options, peer_address: String, fd: i32) -> EngineConfig {
+    pub fn from_options(
+        o: &crate::options::Options,
+        peer_address: String,
+        fd: i32,
+    ) -> EngineConfig {
         let hb_ivl = o.heartbeat_interval.max(0) as u64;
-        let hb_timeout = if o.heartbeat_timeout < 0 { hb_ivl } else { o.heartbeat_timeout as u64 };
+        let hb_timeout = if o.heartbeat_timeout < 0 {
+            hb_ivl
+        } else {
+            o.heartbeat_timeout as u64
+        };
         EngineConfig {
             socket_type: o.socket_type,
             routing_id: o.routing_id.clone(),
@@ -106,7 +114,11 @@ impl EngineConfig {
             heartbeat_ivl: Duration::from_millis(hb_ivl),
             heartbeat_ttl: o.heartbeat_ttl,
             heartbeat_timeout: Duration::from_millis(hb_timeout),
-            app_metadata: o.app_metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            app_metadata: o
+                .app_metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             peer_address,
             fd,
             router_notify: o.router_notify,
@@ -200,8 +212,11 @@ impl Engine {
         sig[1..9].copy_from_slice(&(cfg.routing_id.len() as u64 + 1).to_be_bytes());
         sig[9] = 0x7F;
         out.push_bytes(&sig);
-        let handshake_deadline =
-            if cfg.handshake_ivl.is_zero() { None } else { Some(now + cfg.handshake_ivl) };
+        let handshake_deadline = if cfg.handshake_ivl.is_zero() {
+            None
+        } else {
+            Some(now + cfg.handshake_ivl)
+        };
         Engine {
             inbuf: InBuf::new(cfg.in_batch_size),
             out,
@@ -312,7 +327,10 @@ impl Engine {
     }
 
     fn fail(&mut self, reason: ErrorReason) -> EngineError {
-        let e = EngineError { reason, handshaked: self.phase == Phase::Active };
+        let e = EngineError {
+            reason,
+            handshaked: self.phase == Phase::Active,
+        };
         self.error = Some(e);
         e
     }
@@ -388,7 +406,11 @@ impl Engine {
             if self.cfg.zap_enabled {
                 return Err(self.fail(ErrorReason::Protocol));
             }
-            self.framing = if !unversioned && rev == 1 { Framing::V2 } else { Framing::V1 };
+            self.framing = if !unversioned && rev == 1 {
+                Framing::V2
+            } else {
+                Framing::V1
+            };
             self.decoder = Some(Decoder::new(self.framing, self.cfg.maxmsgsize));
             if unversioned {
                 // Our signature already was the identity frame's header:
@@ -409,7 +431,11 @@ impl Engine {
             return Ok(());
         }
         // ZMTP 3.x: the mechanisms must match.
-        self.framing = if rev == 3 && minor == 0 { Framing::V2 } else { Framing::V3_1 };
+        self.framing = if rev == 3 && minor == 0 {
+            Framing::V2
+        } else {
+            Framing::V3_1
+        };
         self.decoder = Some(Decoder::new(self.framing, self.cfg.maxmsgsize));
         let peer_mech = &self.greeting_recv[12..32];
         let ours: &[u8] = match self.cfg.mechanism {
@@ -418,10 +444,13 @@ impl Engine {
             ZMQ_CURVE => b"CURVE",
             _ => b"GSSAPI",
         };
-        let matches = peer_mech.starts_with(ours) && peer_mech[ours.len()..].iter().all(|&b| b == 0);
+        let matches =
+            peer_mech.starts_with(ours) && peer_mech[ours.len()..].iter().all(|&b| b == 0);
         if !matches || self.cfg.mechanism != ZMQ_NULL {
             self.events
-                .push_back(EngineEvent::HandshakeFailed(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)));
+                .push_back(EngineEvent::HandshakeFailed(Failure::Protocol(
+                    ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+                )));
             return Err(self.fail(ErrorReason::Protocol));
         }
         self.mechanism = Some(Box::new(Null::new(NullConfig {
@@ -436,7 +465,9 @@ impl Engine {
 
     fn run_handshake(&mut self, now: Instant) -> Result<(), EngineError> {
         loop {
-            let Some(mech) = self.mechanism.as_mut() else { return Ok(()) };
+            let Some(mech) = self.mechanism.as_mut() else {
+                return Ok(());
+            };
             match mech.next_handshake_command() {
                 Ok(Some(cmd)) => self.out.push_frame(self.framing, cmd),
                 Ok(None) => {}
@@ -462,7 +493,9 @@ impl Engine {
                 Ok(None) => return Ok(()),
                 Err(_) => return Err(self.fail(ErrorReason::Protocol)),
             };
-            let Some(mech) = self.mechanism.as_mut() else { return Ok(()) };
+            let Some(mech) = self.mechanism.as_mut() else {
+                return Ok(());
+            };
             if let Err(f) = mech.process_handshake_command(cmd) {
                 return Err(self.handshake_failed(f));
             }
@@ -486,7 +519,9 @@ impl Engine {
             self.next_ping = Some(now + self.cfg.heartbeat_ivl);
         }
         self.events.push_back(EngineEvent::Ready);
-        let Some(mech) = self.mechanism.as_ref() else { return };
+        let Some(mech) = self.mechanism.as_ref() else {
+            return;
+        };
         if self.cfg.recv_routing_id {
             let mut id = Message::from_slice(&mech.peer_routing_id());
             id.set_flags(flags::ROUTING_ID);
@@ -597,8 +632,7 @@ impl Engine {
     /// Handles a command received in traffic; returns what the session gets.
     fn process_command(&mut self, m: Message, now: Instant) -> Option<Message> {
         let data = m.as_slice();
-        let Some(&name_len) = data.first() else { return None };
-        let name_len = name_len as usize;
+        let name_len = *data.first()? as usize;
         if data.len() < name_len + 1 {
             return None;
         }
@@ -624,7 +658,11 @@ impl Engine {
             }
             b"SUBSCRIBE" | b"CANCEL" => {
                 let mut sub = Message::from_slice(body);
-                sub.set_flags(if name == b"SUBSCRIBE" { flags::SUBSCRIBE } else { flags::CANCEL });
+                sub.set_flags(if name == b"SUBSCRIBE" {
+                    flags::SUBSCRIBE
+                } else {
+                    flags::CANCEL
+                });
                 Some(sub)
             }
             _ => None,
@@ -636,7 +674,9 @@ impl Engine {
     /// Whether the session may hand over messages now (handshake done and
     /// the output batch not full).
     pub fn can_send(&self) -> bool {
-        self.error.is_none() && self.phase == Phase::Active && self.out.len() < self.cfg.out_batch_size
+        self.error.is_none()
+            && self.phase == Phase::Active
+            && self.out.len() < self.cfg.out_batch_size
     }
 
     /// Encodes a message from the session.
@@ -672,10 +712,15 @@ impl Engine {
 
     /// The next deadline the driver must call `on_timer` at.
     pub fn next_timeout(&self) -> Option<Instant> {
-        [self.handshake_deadline, self.next_ping, self.ping_timeout, self.ttl_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.handshake_deadline,
+            self.next_ping,
+            self.ping_timeout,
+            self.ttl_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Handles deadlines that have passed.
@@ -717,7 +762,12 @@ mod tests {
     use super::*;
 
     fn cfg(t: i32, id: &[u8], recv_id: bool) -> EngineConfig {
-        EngineConfig { socket_type: t, routing_id: id.to_vec(), recv_routing_id: recv_id, ..EngineConfig::default() }
+        EngineConfig {
+            socket_type: t,
+            routing_id: id.to_vec(),
+            recv_routing_id: recv_id,
+            ..EngineConfig::default()
+        }
     }
 
     /// Shuttles bytes between two engines until both are idle, optionally
@@ -755,8 +805,14 @@ mod tests {
             let mut d = Engine::new(cfg(ZMQ_DEALER, b"dealer-1", false), now);
             let mut r = Engine::new(cfg(ZMQ_ROUTER, b"", true), now);
             pump(&mut d, &mut r, now, bytewise);
-            assert_eq!(events(&mut d), vec![EngineEvent::Ready, EngineEvent::HandshakeSucceeded]);
-            assert_eq!(events(&mut r), vec![EngineEvent::Ready, EngineEvent::HandshakeSucceeded]);
+            assert_eq!(
+                events(&mut d),
+                vec![EngineEvent::Ready, EngineEvent::HandshakeSucceeded]
+            );
+            assert_eq!(
+                events(&mut r),
+                vec![EngineEvent::Ready, EngineEvent::HandshakeSucceeded]
+            );
             let id = r.next_msg(now).unwrap().unwrap();
             assert!(id.is_routing_id());
             assert_eq!(&id[..], b"dealer-1");
@@ -811,7 +867,9 @@ mod tests {
         assert_eq!(err.reason, ErrorReason::Protocol);
         assert_eq!(
             events(&mut e),
-            vec![EngineEvent::HandshakeFailed(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH))]
+            vec![EngineEvent::HandshakeFailed(Failure::Protocol(
+                ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+            ))]
         );
     }
 
@@ -881,7 +939,13 @@ mod tests {
         assert_eq!(e.next_timeout(), Some(now + Duration::from_millis(100)));
         assert!(e.on_timer(now + Duration::from_millis(50)).is_ok());
         let err = e.on_timer(now + Duration::from_millis(100)).unwrap_err();
-        assert_eq!(err, EngineError { reason: ErrorReason::Timeout, handshaked: false });
+        assert_eq!(
+            err,
+            EngineError {
+                reason: ErrorReason::Timeout,
+                handshaked: false
+            }
+        );
     }
 
     #[test]
