@@ -16,7 +16,10 @@ fn pair_both_ways() {
     a.send("hello", 0).unwrap();
     assert_eq!(b.recv_bytes(0).unwrap(), b"hello");
     b.send_multipart(["x", "y"], 0).unwrap();
-    assert_eq!(a.recv_multipart(0).unwrap(), vec![b"x".to_vec(), b"y".to_vec()]);
+    assert_eq!(
+        a.recv_multipart(0).unwrap(),
+        vec![b"x".to_vec(), b"y".to_vec()]
+    );
 }
 
 #[test]
@@ -62,12 +65,18 @@ fn dealer_router_envelopes() {
     router.send("D1", SNDMORE).unwrap();
     router.send("", SNDMORE).unwrap();
     router.send("back", 0).unwrap();
-    assert_eq!(dealer.recv_multipart(0).unwrap(), vec![vec![], b"back".to_vec()]);
+    assert_eq!(
+        dealer.recv_multipart(0).unwrap(),
+        vec![vec![], b"back".to_vec()]
+    );
     // Unknown peer: dropped silently, or EHOSTUNREACH with ROUTER_MANDATORY.
     router.send("nobody", SNDMORE).unwrap();
     router.send("lost", 0).unwrap();
     router.set_router_mandatory(true).unwrap();
-    assert_eq!(router.send("nobody", SNDMORE).unwrap_err(), Error::EHOSTUNREACH);
+    assert_eq!(
+        router.send("nobody", SNDMORE).unwrap_err(),
+        Error::EHOSTUNREACH
+    );
 }
 
 #[test]

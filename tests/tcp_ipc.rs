@@ -43,7 +43,10 @@ fn req_rep_ipc_and_tcp() {
         req.connect(&ep).unwrap();
         for _ in 0..50 {
             req.send_multipart(["a", "", "b"], 0).unwrap();
-            assert_eq!(rep.recv_multipart(0).unwrap(), vec![b"a".to_vec(), vec![], b"b".to_vec()]);
+            assert_eq!(
+                rep.recv_multipart(0).unwrap(),
+                vec![b"a".to_vec(), vec![], b"b".to_vec()]
+            );
             rep.send("ok", 0).unwrap();
             assert_eq!(req.recv_bytes(0).unwrap(), b"ok");
         }
@@ -64,8 +67,13 @@ fn dealer_router_identities_and_big_messages() {
     assert_eq!(parts[0], b"dealer");
     assert_eq!(parts[1], b"");
     assert_eq!(parts[2], big);
-    router.send_multipart([&b"dealer"[..], b"", b"reply"], 0).unwrap();
-    assert_eq!(dealer.recv_multipart(0).unwrap(), vec![vec![], b"reply".to_vec()]);
+    router
+        .send_multipart([&b"dealer"[..], b"", b"reply"], 0)
+        .unwrap();
+    assert_eq!(
+        dealer.recv_multipart(0).unwrap(),
+        vec![vec![], b"reply".to_vec()]
+    );
 }
 
 #[test]
@@ -116,7 +124,10 @@ fn unbind_and_disconnect_errors() {
     assert_eq!(s.unbind("tcp://127.0.0.1:1").unwrap_err(), Error::ENOENT);
     s.unbind(&ep).unwrap();
     assert_eq!(s.unbind(&ep).unwrap_err(), Error::ENOENT);
-    assert_eq!(s.connect("tcp://localhost:invalid").unwrap_err(), Error::EINVAL);
+    assert_eq!(
+        s.connect("tcp://localhost:invalid").unwrap_err(),
+        Error::EINVAL
+    );
     assert_eq!(s.bind("tcp://1.2.3.4.5:1").unwrap_err(), Error::ENODEV);
     let other = ctx.socket(SocketType::PAIR).unwrap();
     let ep2 = bound(&other, "tcp://127.0.0.1:*");
