@@ -1278,14 +1278,14 @@ char *zmq_z85_encode(char *dest, const uint8_t *data, size_t size);
 uint8_t *zmq_z85_decode(uint8_t *dest, const char *string);
 
 /*
- Generates a CURVE key pair (ENOTSUP: this build has no CURVE).
+ Generates a CURVE key pair as two Z85 strings of 41 bytes each.
  */
-int zmq_curve_keypair(char *_z85_public_key, char *_z85_secret_key);
+int zmq_curve_keypair(char *z85_public_key, char *z85_secret_key);
 
 /*
- Derives a CURVE public key (ENOTSUP: this build has no CURVE).
+ Derives the Z85 public key (41 bytes) of a Z85 secret key.
  */
-int zmq_curve_public(char *_z85_public_key, const char *_z85_secret_key);
+int zmq_curve_public(char *z85_public_key, const char *z85_secret_key);
 
 /*
  A new atomic counter, initially 0.

@@ -20,7 +20,7 @@ pub const CURVE_KEYSIZE: usize = 32;
 pub const CURVE_KEYSIZE_Z85: usize = 40;
 
 /// Whether this build supports the CURVE mechanism.
-pub const HAVE_CURVE: bool = false;
+pub const HAVE_CURVE: bool = true;
 
 /// Socket options (libzmq's `options_t`).
 #[derive(Clone, Debug)]

@@ -537,3 +537,119 @@ fn xpub_xsub() {
         assert_eq!(p.peer.recv(10_000).unwrap(), vec![b"\x00A".to_vec()]);
     });
 }
+
+fn hex(b: &[u8]) -> String {
+    frames_to_hex(&[b.to_vec()])
+}
+
+/// CURVE both ways: each side as server, keys from our keypair(); traffic
+/// (encrypted MESSAGE frames) must cross intact, and a wrong server key
+/// must keep the handshake from completing.
+#[test]
+fn curve_security() {
+    use zmqrs::constants::*;
+    let (server_pub, server_sec) = zmqrs::security::curve::keypair();
+    let (client_pub, client_sec) = zmqrs::security::curve::keypair();
+    for t in [Transport::Tcp, Transport::Ipc] {
+        for ours_is_server in [true, false] {
+            let dir = TempDir::new();
+            let ctx = Context::new();
+            let ours = ctx.socket(SocketType::DEALER).unwrap();
+            ours.set_rcvtimeo(10_000).unwrap();
+            ours.set_linger(0).unwrap();
+            let mut peer = Peer::new("DEALER");
+            if ours_is_server {
+                ours.setsockopt_raw(ZMQ_CURVE_SERVER, Some(&1i32.to_ne_bytes()))
+                    .unwrap();
+                ours.setsockopt_raw(ZMQ_CURVE_SECRETKEY, Some(&server_sec))
+                    .unwrap();
+                peer.ok(&format!("sets {ZMQ_CURVE_SERVERKEY} {}", hex(&server_pub)));
+                peer.ok(&format!("sets {ZMQ_CURVE_PUBLICKEY} {}", hex(&client_pub)));
+                peer.ok(&format!("sets {ZMQ_CURVE_SECRETKEY} {}", hex(&client_sec)));
+                ours.bind(&bind_endpoint(t, &dir.0)).unwrap();
+                peer.ok(&format!("connect {}", ours.get_last_endpoint().unwrap()));
+            } else {
+                peer.ok(&format!("set {ZMQ_CURVE_SERVER} 1"));
+                peer.ok(&format!("sets {ZMQ_CURVE_SECRETKEY} {}", hex(&server_sec)));
+                ours.setsockopt_raw(ZMQ_CURVE_SERVERKEY, Some(&server_pub))
+                    .unwrap();
+                ours.setsockopt_raw(ZMQ_CURVE_PUBLICKEY, Some(&client_pub))
+                    .unwrap();
+                ours.setsockopt_raw(ZMQ_CURVE_SECRETKEY, Some(&client_sec))
+                    .unwrap();
+                let ep = peer.ok(&format!("bind {}", bind_endpoint(t, &dir.0)));
+                ours.connect(&ep).unwrap();
+            }
+            for msg in payloads() {
+                send_ours(&ours, &msg);
+                p_echo(&mut peer);
+                assert_eq!(
+                    ours.recv_multipart(0).unwrap(),
+                    msg,
+                    "CURVE, {t:?}, ours is server: {ours_is_server}"
+                );
+            }
+        }
+        // A client with the wrong server key never gets through.
+        let dir = TempDir::new();
+        let ctx = Context::new();
+        let ours = ctx.socket(SocketType::DEALER).unwrap();
+        ours.set_linger(0).unwrap();
+        ours.set_sndtimeo(0).unwrap();
+        // Pipes only for completed handshakes, so a send shows whether one did.
+        ours.set_immediate(true).unwrap();
+        let mut peer = Peer::new("DEALER");
+        peer.ok(&format!("set {ZMQ_CURVE_SERVER} 1"));
+        peer.ok(&format!("sets {ZMQ_CURVE_SECRETKEY} {}", hex(&server_sec)));
+        ours.setsockopt_raw(ZMQ_CURVE_SERVERKEY, Some(&client_pub))
+            .unwrap();
+        ours.setsockopt_raw(ZMQ_CURVE_PUBLICKEY, Some(&client_pub))
+            .unwrap();
+        ours.setsockopt_raw(ZMQ_CURVE_SECRETKEY, Some(&client_sec))
+            .unwrap();
+        let ep = peer.ok(&format!("bind {}", bind_endpoint(t, &dir.0)));
+        ours.connect(&ep).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(ours.send("secret", 0).is_err(), "no peer may be ready");
+        assert!(peer.recv(300).is_none());
+    }
+}
+
+fn p_echo(peer: &mut Peer) {
+    peer.ok("echo 1");
+}
+
+/// PLAIN: our server with a ZAP handler in this process, libzmq's client.
+#[test]
+fn plain_security() {
+    use zmqrs::constants::*;
+    let ctx = Context::new();
+    let handler = ctx.socket(SocketType::REP).unwrap();
+    handler.bind("inproc://zeromq.zap.01").unwrap();
+    let zap = std::thread::spawn(move || {
+        let req = handler.recv_multipart(0).unwrap();
+        let ok = req[5] == b"PLAIN" && req[6] == b"admin" && req[7] == b"secret";
+        let status: &[u8] = if ok { b"200" } else { b"400" };
+        handler
+            .send_multipart([&b"1.0"[..], &req[1], status, b"", b"admin", b""], 0)
+            .unwrap();
+        req
+    });
+    let server = ctx.socket(SocketType::DEALER).unwrap();
+    server.set_rcvtimeo(10_000).unwrap();
+    server.set_linger(0).unwrap();
+    server
+        .setsockopt_raw(ZMQ_PLAIN_SERVER, Some(&1i32.to_ne_bytes()))
+        .unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let mut peer = Peer::new("DEALER");
+    peer.ok(&format!("sets {ZMQ_PLAIN_USERNAME} {}", hex(b"admin")));
+    peer.ok(&format!("sets {ZMQ_PLAIN_PASSWORD} {}", hex(b"secret")));
+    peer.ok(&format!("connect {}", server.get_last_endpoint().unwrap()));
+    peer.send(&[b"hello".to_vec()]);
+    let msg = server.recv_msg(0).unwrap();
+    assert_eq!(msg.as_slice(), b"hello");
+    assert_eq!(msg.gets("User-Id"), Some("admin"));
+    let req = zap.join().unwrap();
+    assert_eq!(req[6], b"admin");
+}

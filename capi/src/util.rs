@@ -125,22 +125,62 @@ pub unsafe extern "C" fn zmq_z85_decode(dest: *mut u8, string: *const c_char) ->
     })
 }
 
-/// Generates a CURVE key pair (ENOTSUP: this build has no CURVE).
-#[no_mangle]
-pub extern "C" fn zmq_curve_keypair(
-    _z85_public_key: *mut c_char,
-    _z85_secret_key: *mut c_char,
-) -> c_int {
-    fail(Error::ENOTSUP, -1)
+/// Writes a key as 40 Z85 characters and a NUL at `dest`.
+///
+/// # Safety
+/// `dest` must have 41 writable bytes.
+unsafe fn put_z85_key(dest: *mut c_char, key: &[u8; 32]) {
+    let text = zmqrs::util::z85::encode(key).unwrap_or_default();
+    // SAFETY: the caller provides 41 writable bytes; Z85 of 32 bytes is 40.
+    unsafe {
+        ptr::copy_nonoverlapping(text.as_ptr(), dest as *mut u8, text.len().min(40));
+        *dest.add(40) = 0;
+    }
 }
 
-/// Derives a CURVE public key (ENOTSUP: this build has no CURVE).
+/// Generates a CURVE key pair as two Z85 strings of 41 bytes each.
 #[no_mangle]
-pub extern "C" fn zmq_curve_public(
-    _z85_public_key: *mut c_char,
-    _z85_secret_key: *const c_char,
+pub unsafe extern "C" fn zmq_curve_keypair(
+    z85_public_key: *mut c_char,
+    z85_secret_key: *mut c_char,
 ) -> c_int {
-    fail(Error::ENOTSUP, -1)
+    boundary("zmq_curve_keypair", || {
+        if z85_public_key.is_null() || z85_secret_key.is_null() {
+            return fail(Error::EINVAL, -1);
+        }
+        let (public, secret) = zmqrs::security::curve::keypair();
+        // SAFETY: the caller provides 41 writable bytes at each.
+        unsafe {
+            put_z85_key(z85_public_key, &public);
+            put_z85_key(z85_secret_key, &secret);
+        }
+        0
+    })
+}
+
+/// Derives the Z85 public key (41 bytes) of a Z85 secret key.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_curve_public(
+    z85_public_key: *mut c_char,
+    z85_secret_key: *const c_char,
+) -> c_int {
+    boundary("zmq_curve_public", || {
+        if z85_public_key.is_null() || z85_secret_key.is_null() {
+            return fail(Error::EINVAL, -1);
+        }
+        // SAFETY: the caller passes a NUL-terminated Z85 string.
+        let text = unsafe { CStr::from_ptr(z85_secret_key) }.to_bytes();
+        let secret: Option<[u8; 32]> = zmqrs::util::z85::decode(text)
+            .filter(|_| text.len() == 40)
+            .and_then(|k| k.try_into().ok());
+        let Some(secret) = secret else {
+            return fail(Error::EINVAL, -1);
+        };
+        let public = zmqrs::security::curve::public_key(&secret);
+        // SAFETY: the caller provides 41 writable bytes.
+        unsafe { put_z85_key(z85_public_key, &public) };
+        0
+    })
 }
 
 /// A new atomic counter, initially 0.

@@ -90,6 +90,8 @@ pub(crate) struct Env<'a> {
     pub now: Instant,
     pub token: Token,
     pub sink: &'a Arc<IoSink>,
+    /// The context, for the inproc endpoints (the ZAP handler's).
+    pub ctx: &'a Arc<Ctx>,
     pub requests: &'a mut Vec<Request>,
     pipe_keys: &'a mut HashMap<u64, usize>,
     idx: usize,
@@ -157,7 +159,7 @@ impl IoThread {
                 timers: BinaryHeap::new(),
                 ready: VecDeque::new(),
                 load: ld,
-                _ctx: ctx,
+                ctx,
             };
             l.run();
         })?;
@@ -198,7 +200,7 @@ struct IoLoop {
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     ready: VecDeque<usize>,
     load: Arc<AtomicUsize>,
-    _ctx: Arc<Ctx>,
+    ctx: Arc<Ctx>,
 }
 
 enum Call<'c> {
@@ -342,6 +344,7 @@ impl IoLoop {
             now: Instant::now(),
             token: token_of(idx, gen),
             sink: &self.sink,
+            ctx: &self.ctx,
             requests: &mut requests,
             pipe_keys: &mut self.pipe_keys,
             idx,

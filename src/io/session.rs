@@ -22,7 +22,7 @@ use crate::monitor::EndpointPair;
 use crate::msg::{flags, Message};
 use crate::options::Options;
 use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent};
-use crate::security::Failure;
+use crate::security::{zap, Failure};
 use crate::socket::{effective_conflate, SocketCommand};
 use crate::zmtp::engine::{Engine, EngineConfig, EngineError, EngineEvent, ErrorReason};
 
@@ -64,6 +64,15 @@ enum ReqState {
     Body,
 }
 
+/// The session's inproc pipe to the ZAP handler (libzmq's zap_pipe):
+/// requests out, replies in.
+struct ZapLink {
+    key: u64,
+    pipe: Pipe,
+    /// The frames of a reply still arriving.
+    reply: Vec<Message>,
+}
+
 /// One session.
 pub(crate) struct Session {
     pub id: u64,
@@ -89,6 +98,9 @@ pub(crate) struct Session {
     incomplete_in: bool,
     stalled: Option<Message>,
     req_state: ReqState,
+    zap: Option<ZapLink>,
+    /// Why the last connection failed, for the monitor (EPIPE: peer closed).
+    io_errno: i32,
 }
 
 /// Batches read or written per turn before yielding to other connections.
@@ -124,6 +136,8 @@ impl Session {
             incomplete_in: false,
             stalled: None,
             req_state: ReqState::Bottom,
+            zap: None,
+            io_errno: libc::ECONNRESET,
         }
     }
 
@@ -220,7 +234,8 @@ impl Session {
 
     fn attach_engine(&mut self, env: &mut Env<'_>, stream: Stream, pair: EndpointPair) {
         let fd = stream.fd();
-        let cfg = EngineConfig::from_options(&self.options, stream.peer_address(), fd);
+        let mut cfg = EngineConfig::from_options(&self.options, stream.peer_address(), fd);
+        cfg.zap_handler = cfg.zap_enabled && env.ctx.find_endpoint(zap::ENDPOINT).is_some();
         let engine = Engine::new(cfg, env.now);
         self.req_state = ReqState::Bottom;
         self.conn = Some(Conn {
@@ -390,6 +405,10 @@ impl Session {
     }
 
     fn pipe_cmd(&mut self, env: &mut Env<'_>, key: u64, cmd: PipeCmd) {
+        if self.zap.as_ref().is_some_and(|z| z.key == key) {
+            self.zap_cmd(env, cmd);
+            return;
+        }
         let current = self.pipe.as_ref().is_some_and(|(k, _)| *k == key);
         let ev = if current {
             self.pipe.as_mut().and_then(|(_, p)| p.process(cmd))
@@ -528,18 +547,122 @@ impl Session {
                         .monitor
                         .event(ZMQ_EVENT_HANDSHAKE_SUCCEEDED, 0, &pair)
                 }
-                EngineEvent::HandshakeFailed(Failure::Protocol(code)) => self.link.monitor.event(
-                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                    code as u32 as u64,
-                    &pair,
-                ),
-                EngineEvent::HandshakeFailed(Failure::Auth(code)) => {
-                    self.link
-                        .monitor
-                        .event(ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, code as u64, &pair)
-                }
-                EngineEvent::HandshakeFailed(Failure::Other) => {}
+                EngineEvent::HandshakeFailed(f) => self.report_failure(f, &pair),
+                EngineEvent::ZapRequest(frames) => self.zap_send(env, frames),
             }
+        }
+    }
+
+    /// Raises the monitor event of a handshake failure.
+    fn report_failure(&self, f: Failure, pair: &EndpointPair) {
+        let (event, value) = match f {
+            Failure::Protocol(code) => (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, code as u32 as u64),
+            Failure::Auth(code) => (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, code as u64),
+            Failure::NoDetail(errno) => (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, errno as u64),
+            Failure::Other => return,
+        };
+        self.link.monitor.event(event, value, pair);
+    }
+
+    // ---- ZAP ----------------------------------------------------------------
+
+    /// Sends a request to the ZAP handler, connecting to it first if needed
+    /// (libzmq's session_base_t::zap_connect).
+    fn zap_send(&mut self, env: &mut Env<'_>, frames: Vec<Message>) {
+        if self.zap.is_none() {
+            let Some(handler) = env.ctx.find_endpoint(zap::ENDPOINT) else {
+                if let Some(c) = self.conn.as_mut() {
+                    let e = c.engine.zap_unavailable();
+                    self.engine_error(env, e);
+                }
+                return;
+            };
+            // Unlimited in both directions: a request must never be refused.
+            let (mut ours, theirs) = pipepair([0, 0], [false, false]);
+            let key = env.new_pipe_key();
+            let queued = ours.attach(env.sink.clone(), key);
+            if handler.options.recv_routing_id {
+                let mut id = Message::new();
+                id.set_flags(flags::ROUTING_ID);
+                let _ = ours.write(id);
+            }
+            handler
+                .socket
+                .sent_seqnum
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            handler
+                .socket
+                .mailbox
+                .send(SocketCommand::Bind(Box::new(theirs)));
+            self.zap = Some(ZapLink {
+                key,
+                pipe: ours,
+                reply: Vec::new(),
+            });
+            for cmd in queued {
+                self.zap_cmd(env, cmd);
+            }
+        }
+        if let Some(z) = self.zap.as_mut() {
+            for m in frames {
+                let _ = z.pipe.write(m);
+            }
+            z.pipe.flush();
+        }
+        // Reading the empty pipe puts it to sleep, so the handler's reply
+        // wakes us.
+        self.zap_drain(env);
+    }
+
+    /// A command for the ZAP pipe: collect the reply, hand it to the engine.
+    fn zap_cmd(&mut self, env: &mut Env<'_>, cmd: PipeCmd) {
+        let Some(z) = self.zap.as_mut() else {
+            return;
+        };
+        match z.pipe.process(cmd) {
+            Some(PipeEvent::Terminated) => {
+                env.drop_pipe_key(z.key);
+                self.zap = None;
+            }
+            Some(PipeEvent::ReadActivated) => self.zap_drain(env),
+            _ => {}
+        }
+    }
+
+    /// Reads what the handler sent; a complete reply goes to the engine.
+    fn zap_drain(&mut self, env: &mut Env<'_>) {
+        let Some(z) = self.zap.as_mut() else {
+            return;
+        };
+        let mut reply = None;
+        while let Some(m) = z.pipe.read() {
+            let last = !m.more();
+            z.reply.push(m);
+            if last {
+                reply = Some(std::mem::take(&mut z.reply));
+                break;
+            }
+        }
+        let Some(frames) = reply else {
+            return;
+        };
+        let now = env.now;
+        let result = match self.conn.as_mut() {
+            Some(c) => c.engine.zap_reply(&frames, now),
+            None => return,
+        };
+        if let Err(e) = result {
+            self.engine_error(env, e);
+        }
+    }
+
+    /// Lets go of the ZAP pipe (the connection it served has ended). The
+    /// session lives on until the handler's side acknowledges, as for any
+    /// old pipe: the handler socket could not close otherwise.
+    fn zap_close(&mut self) {
+        if let Some(mut z) = self.zap.take() {
+            z.pipe.terminate(false);
+            self.old_pipes.push((z.key, z.pipe));
         }
     }
 
@@ -632,13 +755,7 @@ impl Session {
                     match conn.stream.read(buf) {
                         Ok(0) => {
                             self.conn = Some(conn);
-                            self.engine_error(
-                                env,
-                                EngineError {
-                                    reason: ErrorReason::Connection,
-                                    handshaked: false,
-                                },
-                            );
+                            self.io_error(env, libc::EPIPE);
                             return;
                         }
                         Ok(n) => {
@@ -651,15 +768,9 @@ impl Session {
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => conn.readable = false,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => {
+                        Err(e) => {
                             self.conn = Some(conn);
-                            self.engine_error(
-                                env,
-                                EngineError {
-                                    reason: ErrorReason::Connection,
-                                    handshaked: false,
-                                },
-                            );
+                            self.io_error(env, e.raw_os_error().unwrap_or(libc::ECONNRESET));
                             return;
                         }
                     }
@@ -691,15 +802,9 @@ impl Session {
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => conn.writable = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => {
+                    Err(e) => {
                         self.conn = Some(conn);
-                        self.engine_error(
-                            env,
-                            EngineError {
-                                reason: ErrorReason::Connection,
-                                handshaked: false,
-                            },
-                        );
+                        self.io_error(env, e.raw_os_error().unwrap_or(libc::ECONNRESET));
                         return;
                     }
                 }
@@ -716,10 +821,29 @@ impl Session {
         }
     }
 
+    /// The connection failed (`errno`) or the peer closed it (EPIPE).
+    fn io_error(&mut self, env: &mut Env<'_>, errno: i32) {
+        self.io_errno = errno;
+        self.engine_error(
+            env,
+            EngineError {
+                reason: ErrorReason::Connection,
+                handshaked: false,
+            },
+        );
+    }
+
     fn engine_error(&mut self, env: &mut Env<'_>, e: EngineError) {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
+        if e.reason == ErrorReason::Protocol && conn.engine.pending_output() > 0 {
+            // A handshake refused with an ERROR command: let it reach the
+            // peer, whose monitor reports the reason.
+            let mut slices = [IoSlice::new(&[]); 64];
+            let n = conn.engine.output(&mut slices);
+            let _ = conn.stream.write_vectored(&slices[..n]);
+        }
         if conn.engine.is_raw() && self.options.raw_notify {
             // The disconnect, announced as an empty message.
             if let Some((_, p)) = self.pipe.as_mut() {
@@ -732,26 +856,17 @@ impl Session {
         let handshaking = conn.engine.is_handshaking();
         let events: Vec<EngineEvent> = std::iter::from_fn(|| conn.engine.poll_event()).collect();
         for ev in events {
-            match ev {
-                EngineEvent::HandshakeFailed(Failure::Protocol(code)) => self.link.monitor.event(
-                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                    code as u32 as u64,
-                    &conn.pair,
-                ),
-                EngineEvent::HandshakeFailed(Failure::Auth(code)) => self.link.monitor.event(
-                    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
-                    code as u64,
-                    &conn.pair,
-                ),
-                _ => {}
+            if let EngineEvent::HandshakeFailed(f) = ev {
+                self.report_failure(f, &conn.pair);
             }
         }
+        self.zap_close();
         let mut reason = e.reason;
         if reason != ErrorReason::Protocol && handshaking {
             let errno = if reason == ErrorReason::Timeout {
                 libc::ETIMEDOUT
             } else {
-                libc::ECONNRESET
+                self.io_errno
             };
             self.link.monitor.event(
                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
@@ -861,6 +976,9 @@ impl Session {
             conn.stream.deregister(env.registry);
         }
         self.close_connecting(env);
+        if let Some(mut z) = self.zap.take() {
+            z.pipe.terminate(false);
+        }
         self.reconnect_at = None;
         self.done = true;
         match self.parent {

@@ -1,32 +1,26 @@
 //! The NULL mechanism (RFC 37): each side sends READY with its metadata
 //! (Socket-Type, Identity for REQ/DEALER/ROUTER, application `X-` keys);
 //! the handshake is done when both READYs have crossed. An ERROR command
-//! ends it.
+//! ends it. With a ZAP domain and a handler bound, the server asks the
+//! handler first (libzmq src/null_mechanism.cpp) and answers a refusal with
+//! ERROR instead of READY.
 
-use super::{Failure, Mechanism, Status};
+use super::{zap, Config, Failure, Mechanism, Status};
 use crate::constants::*;
 use crate::msg::{flags, Message};
 use crate::zmtp::properties::{self, Property};
 
-/// What the NULL mechanism needs from the socket's options.
-#[derive(Clone, Debug, Default)]
-pub struct NullConfig {
-    /// Our socket type.
-    pub socket_type: i32,
-    /// Our routing id (sent as Identity by REQ, DEALER and ROUTER).
-    pub routing_id: Vec<u8>,
-    /// Application metadata (ZMQ_METADATA).
-    pub app_metadata: Vec<(String, String)>,
-    /// Whether we keep the peer's Identity as its routing id.
-    pub recv_routing_id: bool,
-}
-
 /// The NULL mechanism's state.
 pub struct Null {
-    cfg: NullConfig,
+    cfg: Config,
     ready_sent: bool,
+    error_sent: bool,
     ready_received: bool,
     error_received: bool,
+    zap_request: Option<Vec<Message>>,
+    zap_requested: bool,
+    zap: Option<zap::Reply>,
+    zap_props: Vec<Property>,
     peer_id: Vec<u8>,
     props: Vec<Property>,
     failure: Option<Failure>,
@@ -34,12 +28,17 @@ pub struct Null {
 
 impl Null {
     /// A fresh handshake.
-    pub fn new(cfg: NullConfig) -> Null {
+    pub fn new(cfg: Config) -> Null {
         Null {
             cfg,
             ready_sent: false,
+            error_sent: false,
             ready_received: false,
             error_received: false,
+            zap_request: None,
+            zap_requested: false,
+            zap: None,
+            zap_props: Vec::new(),
             peer_id: Vec::new(),
             props: Vec::new(),
             failure: None,
@@ -110,8 +109,27 @@ pub fn error_reason_failure(reason: &[u8]) -> Failure {
 
 impl Mechanism for Null {
     fn next_handshake_command(&mut self) -> Result<Option<Message>, Failure> {
-        if self.ready_sent {
+        if self.ready_sent || self.error_sent {
             return Ok(None);
+        }
+        // ZAP only with a domain (libzmq's zap_required), and only when a
+        // handler is bound, unless ZMQ_ZAP_ENFORCE_DOMAIN demands one.
+        if !self.cfg.zap_domain.is_empty() && self.zap.is_none() {
+            if self.zap_requested {
+                return Ok(None);
+            }
+            if self.cfg.zap_handler {
+                self.zap_requested = true;
+                self.zap_request = Some(zap::request(&self.cfg, b"NULL", &[]));
+                return Ok(None);
+            }
+            if self.cfg.zap_enforce_domain {
+                return Err(Failure::NoDetail(libc::EFAULT));
+            }
+        }
+        if let Some(reply) = self.zap.as_ref().filter(|r| !r.ok()) {
+            self.error_sent = true;
+            return Ok(zap::error_command(&reply.status));
         }
         self.ready_sent = true;
         Ok(Some(ready_command(
@@ -139,13 +157,7 @@ impl Mechanism for Null {
                 &mut self.props,
             )
         } else if data.starts_with(b"\x05ERROR") {
-            if data.len() < 7 || (data[6] as usize) > data.len() - 7 {
-                return Err(Failure::Protocol(
-                    ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR,
-                ));
-            }
-            let reason = &data[7..7 + data[6] as usize];
-            self.failure = Some(error_reason_failure(reason));
+            self.failure = Some(parse_error_command(data)?);
             self.error_received = true;
             Ok(())
         } else {
@@ -158,7 +170,9 @@ impl Mechanism for Null {
     fn status(&self) -> Status {
         if self.ready_sent && self.ready_received {
             Status::Ready
-        } else if self.ready_sent && self.error_received {
+        } else if (self.ready_sent || self.error_sent)
+            && (self.ready_received || self.error_received)
+        {
             Status::Error
         } else {
             Status::Handshaking
@@ -173,21 +187,54 @@ impl Mechanism for Null {
         &self.props
     }
 
+    fn zap_properties(&self) -> &[Property] {
+        &self.zap_props
+    }
+
+    fn user_id(&self) -> &[u8] {
+        self.zap.as_ref().map_or(&[], |r| &r.user_id)
+    }
+
     fn take_failure_event(&mut self) -> Option<Failure> {
         self.failure.take()
     }
+
+    fn take_zap_request(&mut self) -> Option<Vec<Message>> {
+        self.zap_request.take()
+    }
+
+    fn zap_reply(&mut self, reply: zap::Reply) -> Result<(), Failure> {
+        if !self.zap_requested || self.zap.is_some() {
+            return Err(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED));
+        }
+        self.failure = reply.failure();
+        self.zap_props = reply.properties();
+        self.zap = Some(reply);
+        Ok(())
+    }
+}
+
+/// Parses an ERROR command (`\x05ERROR`, reason length, reason) into the
+/// monitor event its reason implies.
+pub fn parse_error_command(data: &[u8]) -> Result<Failure, Failure> {
+    if data.len() < 7 || (data[6] as usize) > data.len() - 7 {
+        return Err(Failure::Protocol(
+            ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR,
+        ));
+    }
+    Ok(error_reason_failure(&data[7..7 + data[6] as usize]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cfg(t: i32, id: &[u8]) -> NullConfig {
-        NullConfig {
+    fn cfg(t: i32, id: &[u8]) -> Config {
+        Config {
             socket_type: t,
             routing_id: id.to_vec(),
-            app_metadata: vec![],
             recv_routing_id: true,
+            ..Config::default()
         }
     }
 

@@ -21,8 +21,10 @@ use std::time::{Duration, Instant};
 use super::codec::{DecodeError, Decoder, Framing, InBuf, OutQueue};
 use crate::constants::*;
 use crate::msg::{flags, Message, Metadata};
-use crate::security::null::{Null, NullConfig};
-use crate::security::{Failure, Mechanism, Status};
+use crate::security::curve::Curve;
+use crate::security::null::Null;
+use crate::security::plain::Plain;
+use crate::security::{zap, Failure, Mechanism, Status};
 
 const SIGNATURE_SIZE: usize = 10;
 const V2_GREETING_SIZE: usize = 12;
@@ -56,6 +58,19 @@ pub struct EngineConfig {
     pub router_notify: i32,
     /// Security or ZAP is configured: old protocol versions are refused.
     pub zap_enabled: bool,
+    /// ZMQ_ZAP_DOMAIN.
+    pub zap_domain: Vec<u8>,
+    /// ZMQ_ZAP_ENFORCE_DOMAIN.
+    pub zap_enforce_domain: bool,
+    /// A ZAP handler was bound when the connection started.
+    pub zap_handler: bool,
+    /// PLAIN credentials (client side).
+    pub plain_username: Vec<u8>,
+    pub plain_password: Vec<u8>,
+    /// CURVE keys.
+    pub curve_public_key: [u8; 32],
+    pub curve_secret_key: [u8; 32],
+    pub curve_server_key: [u8; 32],
     /// No ZMTP at all: bytes in, bytes out (STREAM, ROUTER_RAW).
     pub raw: bool,
     /// Raw mode: announce connects and disconnects with empty messages.
@@ -82,6 +97,14 @@ impl Default for EngineConfig {
             fd: -1,
             router_notify: 0,
             zap_enabled: false,
+            zap_domain: Vec::new(),
+            zap_enforce_domain: false,
+            zap_handler: false,
+            plain_username: Vec::new(),
+            plain_password: Vec::new(),
+            curve_public_key: [0; 32],
+            curve_secret_key: [0; 32],
+            curve_server_key: [0; 32],
             raw: false,
             raw_notify: true,
         }
@@ -123,8 +146,36 @@ impl EngineConfig {
             fd,
             router_notify: o.router_notify,
             zap_enabled: o.mechanism != ZMQ_NULL || !o.zap_domain.is_empty(),
+            zap_domain: o.zap_domain.as_bytes().to_vec(),
+            zap_enforce_domain: o.zap_enforce_domain,
+            zap_handler: false,
+            plain_username: o.plain_username.as_bytes().to_vec(),
+            plain_password: o.plain_password.as_bytes().to_vec(),
+            curve_public_key: o.curve_public_key,
+            curve_secret_key: o.curve_secret_key,
+            curve_server_key: o.curve_server_key,
             raw: o.raw_socket,
             raw_notify: o.raw_notify,
+        }
+    }
+
+    /// What the security mechanism needs of this configuration.
+    pub fn security(&self) -> crate::security::Config {
+        crate::security::Config {
+            socket_type: self.socket_type,
+            routing_id: self.routing_id.clone(),
+            app_metadata: self.app_metadata.clone(),
+            recv_routing_id: self.recv_routing_id,
+            as_server: self.as_server,
+            zap_domain: self.zap_domain.clone(),
+            zap_enforce_domain: self.zap_enforce_domain,
+            zap_handler: self.zap_handler,
+            peer_address: self.peer_address.clone(),
+            plain_username: self.plain_username.clone(),
+            plain_password: self.plain_password.clone(),
+            curve_public_key: self.curve_public_key,
+            curve_secret_key: self.curve_secret_key,
+            curve_server_key: self.curve_server_key,
         }
     }
 }
@@ -149,7 +200,7 @@ pub struct EngineError {
 }
 
 /// Things the session must act on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum EngineEvent {
     /// The peer is identified: attach the pipe (libzmq's engine_ready).
     Ready,
@@ -157,6 +208,9 @@ pub enum EngineEvent {
     HandshakeSucceeded,
     /// The handshake failed (protocol or auth event).
     HandshakeFailed(Failure),
+    /// The mechanism asks the ZAP handler: send these frames to it and
+    /// bring its reply to `zap_reply`.
+    ZapRequest(Vec<Message>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,6 +242,8 @@ pub struct Engine {
     framing: Framing,
     decoder: Option<Decoder>,
     mechanism: Option<Box<dyn Mechanism>>,
+    /// The mechanism wraps traffic frames (CURVE).
+    encrypting: bool,
     rx: Rx,
     subscription_required: bool,
     to_session: VecDeque<Message>,
@@ -227,6 +283,7 @@ impl Engine {
             framing: Framing::V3_1,
             decoder: None,
             mechanism: None,
+            encrypting: false,
             rx: Rx::Data,
             subscription_required: false,
             to_session: VecDeque::new(),
@@ -265,6 +322,7 @@ impl Engine {
             framing: Framing::V2,
             decoder: None,
             mechanism: None,
+            encrypting: false,
             rx: Rx::Data,
             subscription_required: false,
             to_session,
@@ -446,19 +504,26 @@ impl Engine {
         };
         let matches =
             peer_mech.starts_with(ours) && peer_mech[ours.len()..].iter().all(|&b| b == 0);
-        if !matches || self.cfg.mechanism != ZMQ_NULL {
+        let mech: Option<Box<dyn Mechanism>> = match self.cfg.mechanism {
+            _ if !matches => None,
+            ZMQ_NULL => Some(Box::new(Null::new(self.cfg.security()))),
+            ZMQ_PLAIN => Some(Box::new(Plain::new(self.cfg.security()))),
+            ZMQ_CURVE => {
+                let mut curve = Curve::new(self.cfg.security());
+                // ZMTP 3.0 peers take subscriptions as 1/0-prefixed data.
+                curve.set_downgrade_sub(self.framing != Framing::V3_1);
+                Some(Box::new(curve))
+            }
+            _ => None,
+        };
+        let Some(mech) = mech else {
             self.events
                 .push_back(EngineEvent::HandshakeFailed(Failure::Protocol(
                     ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
                 )));
             return Err(self.fail(ErrorReason::Protocol));
-        }
-        self.mechanism = Some(Box::new(Null::new(NullConfig {
-            socket_type: self.cfg.socket_type,
-            routing_id: self.cfg.routing_id.clone(),
-            app_metadata: self.cfg.app_metadata.clone(),
-            recv_routing_id: self.cfg.recv_routing_id,
-        })));
+        };
+        self.mechanism = Some(mech);
         self.phase = Phase::Handshake;
         self.run_handshake(now)
     }
@@ -475,6 +540,9 @@ impl Engine {
             }
             if let Some(ev) = mech.take_failure_event() {
                 self.events.push_back(EngineEvent::HandshakeFailed(ev));
+            }
+            if let Some(req) = mech.take_zap_request() {
+                self.events.push_back(EngineEvent::ZapRequest(req));
             }
             match mech.status() {
                 Status::Ready => {
@@ -505,6 +573,30 @@ impl Engine {
         }
     }
 
+    /// The ZAP handler's reply to the request of a `ZapRequest` event.
+    pub fn zap_reply(&mut self, frames: &[Message], now: Instant) -> Result<(), EngineError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let Some(mech) = self.mechanism.as_mut() else {
+            return Err(self.fail(ErrorReason::Protocol));
+        };
+        let result = zap::parse_reply(frames).and_then(|r| mech.zap_reply(r));
+        if let Some(ev) = mech.take_failure_event() {
+            self.events.push_back(EngineEvent::HandshakeFailed(ev));
+        }
+        if let Err(f) = result {
+            return Err(self.handshake_failed(f));
+        }
+        self.run_handshake(now)
+    }
+
+    /// No ZAP handler could take the request (it went away): libzmq fails
+    /// such a handshake without detail.
+    pub fn zap_unavailable(&mut self) -> EngineError {
+        self.handshake_failed(Failure::NoDetail(libc::EFAULT))
+    }
+
     fn handshake_failed(&mut self, f: Failure) -> EngineError {
         if f != Failure::Other {
             self.events.push_back(EngineEvent::HandshakeFailed(f));
@@ -530,18 +622,20 @@ impl Engine {
         if self.cfg.router_notify & ZMQ_NOTIFY_CONNECT != 0 {
             self.to_session.push_back(Message::new());
         }
+        // Precedence as in libzmq: the connection's own properties, then
+        // what ZAP said, then what the peer claimed.
         let mut md = Metadata::new();
+        for (k, v) in mech.properties() {
+            md.set(k, v);
+        }
+        for (k, v) in mech.zap_properties() {
+            md.set(k, v);
+        }
         if !self.cfg.peer_address.is_empty() {
             md.set("Peer-Address", self.cfg.peer_address.as_bytes());
             md.set("__fd", self.cfg.fd.to_string().as_bytes());
         }
-        let user_id = mech.user_id();
-        if !user_id.is_empty() {
-            md.set("User-Id", user_id);
-        }
-        for (k, v) in mech.properties() {
-            md.set(k, v);
-        }
+        self.encrypting = mech.encrypts();
         if !md.is_empty() {
             self.metadata = Some(Arc::new(md));
         }
@@ -593,6 +687,15 @@ impl Engine {
                     return Err(self.fail(ErrorReason::Protocol));
                 }
             };
+            if self.encrypting {
+                let Some(mech) = self.mechanism.as_mut() else {
+                    return Err(self.fail(ErrorReason::Protocol));
+                };
+                m = match mech.decode(m) {
+                    Ok(m) => m,
+                    Err(f) => return Err(self.handshake_failed(f)),
+                };
+            }
             if self.rx == Rx::RoutingId {
                 self.rx = Rx::Data;
                 if self.cfg.recv_routing_id {
@@ -653,7 +756,7 @@ impl Engine {
                 pong.extend_from_slice(context);
                 let mut pm = Message::from_vec(pong);
                 pm.set_flags(flags::COMMAND);
-                self.out.push_frame(self.framing, pm);
+                self.push_out(pm);
                 None
             }
             b"SUBSCRIBE" | b"CANCEL" => {
@@ -684,7 +787,25 @@ impl Engine {
         if self.cfg.raw {
             self.out.push_raw(msg);
         } else {
+            self.push_out(msg);
+        }
+    }
+
+    /// Queues one traffic frame, through the mechanism when it encrypts.
+    fn push_out(&mut self, msg: Message) {
+        if !self.encrypting {
             self.out.push_frame(self.framing, msg);
+            return;
+        }
+        let encoded = match self.mechanism.as_mut() {
+            Some(mech) => mech.encode(msg),
+            None => Err(Failure::Other),
+        };
+        match encoded {
+            Ok(m) => self.out.push_frame(self.framing, m),
+            Err(f) => {
+                let _ = self.handshake_failed(f);
+            }
         }
     }
 
@@ -742,7 +863,7 @@ impl Engine {
             ping.extend_from_slice(&self.cfg.heartbeat_ttl.to_be_bytes());
             let mut m = Message::from_vec(ping);
             m.set_flags(flags::COMMAND);
-            self.out.push_frame(self.framing, m);
+            self.push_out(m);
             self.next_ping = Some(now + self.cfg.heartbeat_ivl);
             if self.ping_timeout.is_none() && !self.cfg.heartbeat_timeout.is_zero() {
                 self.ping_timeout = Some(now + self.cfg.heartbeat_timeout);

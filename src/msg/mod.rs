@@ -17,6 +17,9 @@ use std::fmt;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
+mod storage;
+use storage::{Kind, Owner};
+
 /// Bodies up to this size are stored inside the message without allocation.
 pub const INLINE_CAPACITY: usize = 38;
 
@@ -55,48 +58,6 @@ impl fmt::Debug for Release {
     }
 }
 
-/// Owner of a shared body. Dropped when the last message referring to it is.
-struct Storage {
-    ptr: *mut u8,
-    len: usize,
-    kind: StorageKind,
-}
-
-enum StorageKind {
-    /// Memory of a `Vec<u8>` with this capacity.
-    Vec { cap: usize },
-    /// A caller's buffer, released by its function.
-    Foreign(Release),
-    /// A caller's buffer that is never released (`zmq_msg_init_data` without a
-    /// free function, `zmq_send_const`).
-    Static,
-}
-
-// SAFETY: Storage exclusively owns (or, for Static/Foreign, has been lent for
-// its whole lifetime) the memory it points to; the pointer is never aliased
-// mutably by Storage itself, so moving or sharing it across threads is sound.
-unsafe impl Send for Storage {}
-// SAFETY: see Send; Storage exposes no interior mutability.
-unsafe impl Sync for Storage {}
-
-impl Drop for Storage {
-    fn drop(&mut self) {
-        match self.kind {
-            StorageKind::Vec { cap } => {
-                // SAFETY: ptr/len/cap came from a Vec<u8> we took apart with
-                // ManuallyDrop in `Message::from_vec` and never freed since.
-                drop(unsafe { Vec::from_raw_parts(self.ptr, self.len, cap) });
-            }
-            StorageKind::Foreign(release) => {
-                // SAFETY: the caller of `Message::from_raw_parts` promised that
-                // `func` frees this buffer; this is the single last reference.
-                unsafe { (release.func)(self.ptr, release.ctx) }
-            }
-            StorageKind::Static => {}
-        }
-    }
-}
-
 /// The body of a message. `repr(u8)`: the tag is the first byte of the message.
 #[repr(u8)]
 enum Body {
@@ -107,7 +68,7 @@ enum Body {
     Shared {
         ptr: NonNull<u8>,
         len: usize,
-        owner: Arc<Storage>,
+        owner: Owner,
     } = 2,
     /// End of a pipe's stream (pipe termination handshake); never seen by users.
     Delimiter = 3,
@@ -178,7 +139,7 @@ const _: () = assert!(std::mem::size_of::<Message>() == 64);
 const _: () = assert!(std::mem::align_of::<Message>() == 8);
 
 // SAFETY: the only non-Send/Sync field is the NonNull in Body::Shared, which
-// points into the Storage kept alive (and owned) by the Arc next to it.
+// points into the body kept alive (and owned) by the Owner next to it.
 unsafe impl Send for Message {}
 // SAFETY: shared access only ever reads the body; see Send.
 unsafe impl Sync for Message {}
@@ -215,8 +176,13 @@ impl Message {
                 ..Message::new()
             }
         } else {
-            // vec! of zeroes is calloc: large bodies get fresh zero pages for free.
-            Message::from_vec(vec![0u8; size])
+            match Owner::alloc_zeroed(size) {
+                Some((owner, ptr)) => Message::shared(owner, ptr, size),
+                None => std::alloc::handle_alloc_error(
+                    std::alloc::Layout::array::<u8>(size)
+                        .unwrap_or(std::alloc::Layout::new::<u8>()),
+                ),
+            }
         }
     }
 
@@ -226,12 +192,11 @@ impl Message {
         if size <= INLINE_CAPACITY {
             return Ok(Message::with_size(size));
         }
-        // Sizes no allocator can satisfy fail cleanly; anything else goes to
-        // calloc (fresh zero pages for large bodies, no memset).
-        if size > isize::MAX as usize / 2 {
-            return Err(crate::Error::ENOMEM);
+        // calloc: fresh zero pages for large bodies, no memset.
+        match Owner::alloc_zeroed(size) {
+            Some((owner, ptr)) => Ok(Message::shared(owner, ptr, size)),
+            None => Err(crate::Error::ENOMEM),
         }
-        Ok(Message::from_vec(vec![0u8; size]))
     }
 
     /// A message holding a copy of `data` (`zmq_msg_init_buffer`).
@@ -247,7 +212,13 @@ impl Message {
                 ..Message::new()
             }
         } else {
-            Message::from_vec(data.to_vec())
+            match Owner::alloc_copy(data) {
+                Some((owner, ptr)) => Message::shared(owner, ptr, data.len()),
+                None => std::alloc::handle_alloc_error(
+                    std::alloc::Layout::array::<u8>(data.len())
+                        .unwrap_or(std::alloc::Layout::new::<u8>()),
+                ),
+            }
         }
     }
 
@@ -259,12 +230,8 @@ impl Message {
         }
         let mut data = std::mem::ManuallyDrop::new(data);
         let (ptr, len, cap) = (data.as_mut_ptr(), data.len(), data.capacity());
-        let storage = Storage {
-            ptr,
-            len,
-            kind: StorageKind::Vec { cap },
-        };
-        Message::shared(storage)
+        let owner = Owner::external(Kind::Vec { cap }, ptr, len);
+        Message::shared(owner, NonNull::new(ptr).unwrap_or(NonNull::dangling()), len)
     }
 
     /// A message whose body is a caller's buffer, used in place
@@ -278,25 +245,16 @@ impl Message {
     /// once, from any thread, with `data` and `release.ctx`.
     pub unsafe fn from_raw_parts(data: *mut u8, len: usize, release: Option<Release>) -> Message {
         let kind = match release {
-            Some(r) => StorageKind::Foreign(r),
-            None => StorageKind::Static,
+            Some(r) => Kind::Foreign(r),
+            None => Kind::Static,
         };
-        Message::shared(Storage {
-            ptr: data,
-            len,
-            kind,
-        })
+        let owner = Owner::external(kind, data, len);
+        Message::shared(owner, NonNull::new(data).unwrap_or(NonNull::dangling()), len)
     }
 
-    fn shared(storage: Storage) -> Message {
-        let ptr = NonNull::new(storage.ptr).unwrap_or(NonNull::dangling());
-        let len = storage.len;
+    fn shared(owner: Owner, ptr: NonNull<u8>, len: usize) -> Message {
         Message {
-            body: Body::Shared {
-                ptr,
-                len,
-                owner: Arc::new(storage),
-            },
+            body: Body::Shared { ptr, len, owner },
             ..Message::new()
         }
     }
@@ -349,10 +307,7 @@ impl Message {
     /// show through another message.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         if let Body::Shared { owner, .. } = &mut self.body {
-            let unique = matches!(
-                owner.kind,
-                StorageKind::Vec { .. } | StorageKind::Foreign(_)
-            ) && Arc::get_mut(owner).is_some();
+            let unique = !owner.is_static() && owner.is_unique();
             if !unique {
                 let copy = Message::from_slice(self.as_slice());
                 self.body = copy.body;
@@ -385,7 +340,7 @@ impl Message {
     pub fn is_shared(&self) -> bool {
         match &self.body {
             Body::Shared { owner, .. } => {
-                matches!(owner.kind, StorageKind::Static) || Arc::strong_count(owner) > 1
+                owner.is_static() || !owner.is_unique()
             }
             _ => false,
         }
@@ -504,7 +459,7 @@ impl Clone for Message {
             Body::Shared { ptr, len, owner } => Body::Shared {
                 ptr: *ptr,
                 len: *len,
-                owner: Arc::clone(owner),
+                owner: owner.clone(),
             },
             Body::Delimiter => Body::Delimiter,
         };

@@ -1,0 +1,199 @@
+//! The shared body of a large message: one allocation holding a reference
+//! count, how to release the bytes, and (for bodies we allocate) the bytes
+//! themselves, like libzmq's `content_t`. One malloc and one free per
+//! message instead of a buffer plus a separate reference-counted owner.
+
+use std::alloc::{self, Layout};
+use std::ptr::NonNull;
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
+
+use super::Release;
+
+/// Where the bytes of a shared body live.
+pub(super) enum Kind {
+    /// Right after the header, in the same allocation.
+    Inline,
+    /// A `Vec<u8>`'s buffer with this capacity, taken over without copying.
+    Vec { cap: usize },
+    /// A caller's buffer, released by its function.
+    Foreign(Release),
+    /// A caller's buffer that is never released (`zmq_msg_init_data`
+    /// without a free function, `zmq_send_const`).
+    Static,
+}
+
+struct Header {
+    refs: AtomicUsize,
+    kind: Kind,
+    ptr: *mut u8,
+    len: usize,
+}
+
+/// A counted reference to a shared body. Cloning adds a reference; the last
+/// drop releases the bytes and the allocation.
+pub(super) struct Owner(NonNull<Header>);
+
+// SAFETY: the header is only mutated through the atomic count; the bytes it
+// owns are released exactly once, by whichever thread drops the last
+// reference, and release functions are promised to be callable from any
+// thread (Message::from_raw_parts).
+unsafe impl Send for Owner {}
+// SAFETY: see Send; shared references only read the header.
+unsafe impl Sync for Owner {}
+
+fn layout(inline_len: usize) -> Option<(Layout, usize)> {
+    Layout::new::<Header>()
+        .extend(Layout::array::<u8>(inline_len).ok()?)
+        .ok()
+        .map(|(l, off)| (l.pad_to_align(), off))
+}
+
+impl Owner {
+    /// A new body of `len` zero bytes in one allocation; None if it cannot be
+    /// allocated.
+    pub fn alloc_zeroed(len: usize) -> Option<(Owner, NonNull<u8>)> {
+        Owner::alloc(len, None)
+    }
+
+    /// A new body holding a copy of `data`, in one allocation.
+    pub fn alloc_copy(data: &[u8]) -> Option<(Owner, NonNull<u8>)> {
+        Owner::alloc(data.len(), Some(data))
+    }
+
+    fn alloc(len: usize, copy: Option<&[u8]>) -> Option<(Owner, NonNull<u8>)> {
+        let (layout, offset) = layout(len)?;
+        // SAFETY: the layout has a non-zero size (it holds a Header). Bytes
+        // that are not copied in are zeroed, so the body is never uninit.
+        let base = unsafe {
+            if copy.is_some() {
+                alloc::alloc(layout)
+            } else {
+                alloc::alloc_zeroed(layout)
+            }
+        };
+        let base = NonNull::new(base)?;
+        // SAFETY: offset is within the allocation (Layout::extend).
+        let data = unsafe { base.as_ptr().add(offset) };
+        if let Some(src) = copy {
+            // SAFETY: len writable bytes at data, src has len bytes, and the
+            // fresh allocation cannot overlap it.
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), data, len) };
+        }
+        let header = base.cast::<Header>();
+        // SAFETY: base is a fresh allocation sized and aligned for Header.
+        unsafe {
+            header.as_ptr().write(Header {
+                refs: AtomicUsize::new(1),
+                kind: Kind::Inline,
+                ptr: data,
+                len,
+            })
+        };
+        Some((Owner(header), NonNull::new(data)?))
+    }
+
+    /// An owner for bytes that live elsewhere (`Kind::Vec`, `Foreign`, `Static`).
+    pub fn external(kind: Kind, ptr: *mut u8, len: usize) -> Owner {
+        let b = Box::new(Header {
+            refs: AtomicUsize::new(1),
+            kind,
+            ptr,
+            len,
+        });
+        // Boxed headers are freed with the same layout as an inline body of
+        // length 0, which is exactly Layout::new::<Header>().
+        Owner(NonNull::from(Box::leak(b)))
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the header lives until the last Owner is dropped.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Whether this is the only reference.
+    pub fn is_unique(&self) -> bool {
+        self.header().refs.load(Ordering::Acquire) == 1
+    }
+
+    /// Whether the bytes are a caller's, never released.
+    pub fn is_static(&self) -> bool {
+        matches!(self.header().kind, Kind::Static)
+    }
+}
+
+impl Clone for Owner {
+    fn clone(&self) -> Owner {
+        // Relaxed suffices for taking a reference: the caller already holds
+        // one, so the header cannot go away meanwhile (as in Arc).
+        self.header().refs.fetch_add(1, Ordering::Relaxed);
+        Owner(self.0)
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if self.header().refs.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        // Every other owner's writes happen before the release below.
+        fence(Ordering::Acquire);
+        let header = self.0.as_ptr();
+        // SAFETY: this was the last reference: nobody else can reach the
+        // header, so we may read it out and free everything once.
+        let (kind, ptr, len) = unsafe {
+            let h = header.read();
+            (h.kind, h.ptr, h.len)
+        };
+        let inline_len = match kind {
+            Kind::Inline => len,
+            Kind::Vec { cap } => {
+                // SAFETY: ptr/len/cap came from a Vec<u8> taken apart in
+                // Message::from_vec and never freed since.
+                drop(unsafe { Vec::from_raw_parts(ptr, len, cap) });
+                0
+            }
+            Kind::Foreign(release) => {
+                // SAFETY: from_raw_parts' caller promised that func frees this
+                // buffer; this is the single last reference.
+                unsafe { (release.func)(ptr, release.ctx) };
+                0
+            }
+            Kind::Static => 0,
+        };
+        if let Some((layout, _)) = layout(inline_len) {
+            // SAFETY: the header was allocated with exactly this layout (a
+            // Box<Header> has the layout of an inline body of length 0).
+            unsafe { alloc::dealloc(header.cast(), layout) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_frees() {
+        let (a, data) = Owner::alloc_zeroed(100).unwrap();
+        // SAFETY: 100 writable bytes at data.
+        unsafe { data.as_ptr().write_bytes(7, 100) };
+        assert!(a.is_unique());
+        let b = a.clone();
+        assert!(!a.is_unique());
+        drop(a);
+        assert!(b.is_unique());
+        drop(b);
+        let v = vec![1u8; 50];
+        let mut v = std::mem::ManuallyDrop::new(v);
+        let o = Owner::external(
+            Kind::Vec {
+                cap: v.capacity(),
+            },
+            v.as_mut_ptr(),
+            50,
+        );
+        assert!(!o.is_static());
+        drop(o);
+        assert!(Owner::external(Kind::Static, std::ptr::null_mut(), 0).is_static());
+    }
+}
