@@ -889,7 +889,8 @@ int zmq_ctx_destroy(void *context);
 int zmq_msg_init(struct zmq_msg_t *msg);
 
 /*
- Initialises a message of `size` bytes (contents zero).
+ Initialises a message of `size` bytes, to be filled through zmq_msg_data
+ (their initial contents are unspecified, as in libzmq).
  */
 int zmq_msg_init_size(struct zmq_msg_t *msg, size_t size);
 

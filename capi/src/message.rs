@@ -77,14 +77,16 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
     })
 }
 
-/// Initialises a message of `size` bytes (contents zero).
+/// Initialises a message of `size` bytes, to be filled through zmq_msg_data
+/// (their initial contents are unspecified, as in libzmq).
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
     boundary("zmq_msg_init_size", || {
         if msg.is_null() {
             return fail(Error::EFAULT, -1);
         }
-        match Message::try_with_size(size) {
+        // SAFETY: libzmq's contract: the caller fills the body before use.
+        match unsafe { Message::try_with_size_uninit(size) } {
             Ok(m) => {
                 // SAFETY: non-null pointer to the caller's zmq_msg_t.
                 unsafe { store(msg, m) };

@@ -60,25 +60,36 @@ impl Owner {
         Owner::alloc(data.len(), Some(data))
     }
 
+    /// A new body of `len` bytes left uninitialised, for callers that will
+    /// write all of it before anyone reads it (see
+    /// `Message::try_with_size_uninit`).
+    pub fn alloc_uninit(len: usize) -> Option<(Owner, NonNull<u8>)> {
+        Owner::alloc_raw(len, false)
+    }
+
     fn alloc(len: usize, copy: Option<&[u8]>) -> Option<(Owner, NonNull<u8>)> {
+        let (owner, data) = Owner::alloc_raw(len, copy.is_none())?;
+        if let Some(src) = copy {
+            // SAFETY: len writable bytes at data, src has len bytes, and the
+            // fresh allocation cannot overlap it.
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), data.as_ptr(), len) };
+        }
+        Some((owner, data))
+    }
+
+    fn alloc_raw(len: usize, zeroed: bool) -> Option<(Owner, NonNull<u8>)> {
         let (layout, offset) = layout(len)?;
-        // SAFETY: the layout has a non-zero size (it holds a Header). Bytes
-        // that are not copied in are zeroed, so the body is never uninit.
+        // SAFETY: the layout has a non-zero size (it holds a Header).
         let base = unsafe {
-            if copy.is_some() {
-                alloc::alloc(layout)
-            } else {
+            if zeroed {
                 alloc::alloc_zeroed(layout)
+            } else {
+                alloc::alloc(layout)
             }
         };
         let base = NonNull::new(base)?;
         // SAFETY: offset is within the allocation (Layout::extend).
         let data = unsafe { base.as_ptr().add(offset) };
-        if let Some(src) = copy {
-            // SAFETY: len writable bytes at data, src has len bytes, and the
-            // fresh allocation cannot overlap it.
-            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), data, len) };
-        }
         let header = base.cast::<Header>();
         // SAFETY: base is a fresh allocation sized and aligned for Header.
         unsafe {
