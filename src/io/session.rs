@@ -101,6 +101,8 @@ pub(crate) struct Session {
     zap: Option<ZapLink>,
     /// Why the last connection failed, for the monitor (EPIPE: peer closed).
     io_errno: i32,
+    /// The hello message is still to be sent on this connection.
+    hello_due: bool,
 }
 
 /// Batches read or written per turn before yielding to other connections.
@@ -138,6 +140,7 @@ impl Session {
             req_state: ReqState::Bottom,
             zap: None,
             io_errno: libc::ECONNRESET,
+            hello_due: false,
         }
     }
 
@@ -238,6 +241,9 @@ impl Session {
         cfg.zap_handler = cfg.zap_enabled && env.ctx.find_endpoint(zap::ENDPOINT).is_some();
         let engine = Engine::new(cfg, env.now);
         self.req_state = ReqState::Bottom;
+        self.hello_due = self.options.can_send_hello_msg
+            && !self.options.hello_msg.is_empty()
+            && !self.options.raw_socket;
         self.conn = Some(Conn {
             stream,
             engine,
@@ -776,7 +782,14 @@ impl Session {
                     }
                 }
             }
-            // Messages from the socket into the engine.
+            // Messages from the socket into the engine, after the hello
+            // message (ZMQ_HELLO_MSG) that greets every new connection.
+            if self.hello_due && conn.engine.can_send() {
+                self.hello_due = false;
+                conn.engine
+                    .send_msg(Message::from_slice(&self.options.hello_msg));
+                progress = true;
+            }
             if let Some((_, p)) = self.pipe.as_mut() {
                 while conn.engine.can_send() {
                     match p.read() {

@@ -202,8 +202,16 @@ fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>
             opts.raw_socket = true;
             Box::new(stream::Stream::new())
         }
-        ZMQ_CLIENT => Box::new(client_server::Client::new_client()),
-        ZMQ_SERVER => Box::new(client_server::Server::new()),
+        ZMQ_CLIENT => {
+            opts.can_send_hello_msg = true;
+            opts.can_recv_hiccup_msg = true;
+            Box::new(client_server::Client::new_client())
+        }
+        ZMQ_SERVER => {
+            opts.can_send_hello_msg = true;
+            opts.can_recv_disconnect_msg = true;
+            Box::new(client_server::Server::new())
+        }
         ZMQ_SCATTER => Box::new(client_server::Client::scatter()),
         ZMQ_GATHER => Box::new(client_server::Client::gather()),
         ZMQ_PUB => Box::new(xpub::XPub::new(true)),
