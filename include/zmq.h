@@ -1222,7 +1222,7 @@ int zmq_leave(void *s, const char *group);
  Connects a PEER socket and returns the routing id of the new peer, 0 on
  error (DRAFT; ENOTSUP for other socket types).
  */
-uint32_t zmq_connect_peer(void *s, const char *_addr);
+uint32_t zmq_connect_peer(void *s, const char *addr);
 #endif
 
 #if defined(ZMQ_BUILD_DRAFT_API)

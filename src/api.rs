@@ -288,6 +288,12 @@ impl Socket {
         self.with(|s| s.connect(endpoint))
     }
 
+    /// Connects a PEER socket and returns the routing id of the new peer, to
+    /// address it with [`Message::set_routing_id`] (`zmq_connect_peer`).
+    pub fn connect_peer(&self, endpoint: &str) -> Result<u32> {
+        self.with(|s| s.connect_peer(endpoint))
+    }
+
     /// Stops accepting on an endpoint (`zmq_unbind`).
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         self.with(|s| s.term_endpoint(endpoint))

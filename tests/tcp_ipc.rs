@@ -164,3 +164,30 @@ fn close_with_linger_delivers() {
         assert_eq!(pull.recv_bytes(0).unwrap(), format!("{i}").as_bytes());
     }
 }
+
+#[test]
+fn peer_connect_returns_routing_id() {
+    use zmqrs::constants::{ZMQ_CHANNEL, ZMQ_PEER};
+    let ctx = Context::new();
+    let a = ctx.socket_raw(ZMQ_PEER).unwrap();
+    a.bind("tcp://127.0.0.1:*").unwrap();
+    let b = ctx.socket_raw(ZMQ_PEER).unwrap();
+    let id = b.connect_peer(&a.get_last_endpoint().unwrap()).unwrap();
+    assert_ne!(id, 0);
+    let mut m = zmqrs::Message::from_slice(b"to a");
+    m.set_routing_id(id).unwrap();
+    b.send_msg(m, 0).unwrap();
+    let got = a.recv_msg(0).unwrap();
+    assert_eq!(got.as_slice(), b"to a");
+    let mut reply = zmqrs::Message::from_slice(b"to b");
+    reply.set_routing_id(got.routing_id()).unwrap();
+    a.send_msg(reply, 0).unwrap();
+    let back = b.recv_msg(0).unwrap();
+    assert_eq!((back.as_slice(), back.routing_id()), (&b"to b"[..], id));
+    // Only PEER sockets have it.
+    let c = ctx.socket_raw(ZMQ_CHANNEL).unwrap();
+    assert_eq!(
+        c.connect_peer("tcp://127.0.0.1:1").unwrap_err(),
+        Error::ENOTSUP
+    );
+}

@@ -584,13 +584,20 @@ pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_in
 /// error (DRAFT; ENOTSUP for other socket types).
 #[cfg(zmq_draft_api)]
 #[no_mangle]
-pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, _addr: *const c_char) -> u32 {
+pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -> u32 {
     boundary("zmq_connect_peer", || {
         // SAFETY: s is NULL or a handle from zmq_socket.
-        let Some(_sock) = (unsafe { sock_of(s) }) else {
+        let Some(sock) = (unsafe { sock_of(s) }) else {
             return 0;
         };
-        fail(Error::ENOTSUP, 0)
+        // SAFETY: addr is NULL or a NUL-terminated string.
+        let Some(a) = (unsafe { str_arg(addr) }) else {
+            return fail(Error::EINVAL, 0);
+        };
+        match sock.run(|s| s.connect_peer(&a)) {
+            Ok(id) => id,
+            Err(e) => fail(e, 0),
+        }
     })
 }
 

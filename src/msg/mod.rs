@@ -268,7 +268,11 @@ impl Message {
             None => Kind::Static,
         };
         let owner = Owner::external(kind, data, len);
-        Message::shared(owner, NonNull::new(data).unwrap_or(NonNull::dangling()), len)
+        Message::shared(
+            owner,
+            NonNull::new(data).unwrap_or(NonNull::dangling()),
+            len,
+        )
     }
 
     fn shared(owner: Owner, ptr: NonNull<u8>, len: usize) -> Message {
@@ -358,9 +362,7 @@ impl Message {
     /// (`ZMQ_SHARED`).
     pub fn is_shared(&self) -> bool {
         match &self.body {
-            Body::Shared { owner, .. } => {
-                owner.is_static() || !owner.is_unique()
-            }
+            Body::Shared { owner, .. } => owner.is_static() || !owner.is_unique(),
             _ => false,
         }
     }

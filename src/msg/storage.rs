@@ -196,13 +196,7 @@ mod tests {
         drop(b);
         let v = vec![1u8; 50];
         let mut v = std::mem::ManuallyDrop::new(v);
-        let o = Owner::external(
-            Kind::Vec {
-                cap: v.capacity(),
-            },
-            v.as_mut_ptr(),
-            50,
-        );
+        let o = Owner::external(Kind::Vec { cap: v.capacity() }, v.as_mut_ptr(), 50);
         assert!(!o.is_static());
         drop(o);
         assert!(Owner::external(Kind::Static, std::ptr::null_mut(), 0).is_static());

@@ -11,6 +11,7 @@
 //! A blocking call tries; on EAGAIN it sleeps on the mailbox (bounded by
 //! RCVTIMEO/SNDTIMEO), processes the commands that arrived, and retries.
 
+pub(crate) mod channel;
 pub(crate) mod client_server;
 pub(crate) mod dealer;
 pub(crate) mod dist;
@@ -212,6 +213,13 @@ fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>
             opts.can_recv_disconnect_msg = true;
             Box::new(client_server::Server::new())
         }
+        ZMQ_PEER => {
+            opts.can_send_hello_msg = true;
+            opts.can_recv_disconnect_msg = true;
+            opts.can_recv_hiccup_msg = true;
+            Box::new(client_server::Server::new())
+        }
+        ZMQ_CHANNEL => Box::new(channel::Channel::default()),
         ZMQ_SCATTER => Box::new(client_server::Client::scatter()),
         ZMQ_GATHER => Box::new(client_server::Client::gather()),
         ZMQ_PUB => Box::new(xpub::XPub::new(true)),
@@ -258,6 +266,8 @@ pub(crate) struct SocketCore {
     /// The mailbox is armed and its signal cleared; nothing processed since.
     idle: bool,
     last_endpoint: String,
+    /// The pipe attached last (PEER's zmq_connect_peer reports its id).
+    last_attached: Option<PipeIdx>,
     /// Pipes created by inproc connects, by endpoint (for zmq_disconnect).
     inprocs: Vec<(String, PipeIdx)>,
     terminating: bool,
@@ -294,6 +304,7 @@ impl SocketCore {
             ctx_terminated: false,
             idle: true,
             last_endpoint: String::new(),
+            last_attached: None,
             inprocs: Vec::new(),
             terminating: false,
             term_acks: 0,
@@ -445,6 +456,7 @@ impl SocketCore {
     /// Takes ownership of a pipe end and hands it to the socket type.
     pub(crate) fn attach_pipe(&mut self, pipe: Pipe, locally_initiated: bool) -> PipeIdx {
         let (idx, key) = self.pipes.insert(pipe);
+        self.last_attached = Some(idx);
         let sink: Arc<dyn PipeSink> = self.shared.clone();
         let queued = self.pipes.get(idx).attach(sink, key);
         self.pattern
@@ -840,6 +852,23 @@ impl SocketCore {
         }
         if self.options.can_send_hello_msg && !self.options.hello_msg.is_empty() {
             p.write_forced(Message::from_slice(&self.options.hello_msg));
+        }
+    }
+
+    /// `zmq_connect_peer`: connects a PEER socket and returns the routing id
+    /// of the pipe the connect attached (so it needs ZMQ_IMMEDIATE off).
+    pub(crate) fn connect_peer(&mut self, endpoint: &str) -> Result<u32> {
+        if self.options.socket_type != ZMQ_PEER {
+            return Err(Error::ENOTSUP);
+        }
+        if self.options.immediate == 1 {
+            return Err(Error::EFAULT);
+        }
+        self.last_attached = None;
+        self.connect(endpoint)?;
+        match self.last_attached {
+            Some(idx) => Ok(self.pipes.peek(idx).server_routing_id()),
+            None => Err(Error::EFAULT),
         }
     }
 
