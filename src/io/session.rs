@@ -674,6 +674,13 @@ impl Session {
 
     /// Hands a decoded message to the socket; gives it back if the pipe is full.
     fn push_msg(&mut self, m: Message) -> Result<(), Message> {
+        if m.flags() & (flags::SUBSCRIBE | flags::CANCEL) != 0
+            && !matches!(self.options.socket_type, ZMQ_PUB | ZMQ_XPUB)
+        {
+            // SUBSCRIBE/CANCEL commands mean something only to publishers;
+            // anyone else would see their topic as data.
+            return Ok(());
+        }
         if self.options.socket_type == ZMQ_REQ && !self.req_check(&m) {
             // A malformed reply: drop it silently like an unexpected command
             // would be; the REQ socket itself skips broken envelopes.

@@ -133,8 +133,10 @@ impl Router {
     pub fn rollback(&mut self, pipes: &mut Pipes) {
         if let Some(p) = self.current_out.take() {
             pipes.get(p).rollback();
-            self.more_out = false;
         }
+        // Also when the message had no pipe (its peer left): the next frame
+        // starts a new message, with its routing id.
+        self.more_out = false;
     }
 
     fn end_of_incoming(&mut self, pipes: &mut Pipes) {

@@ -7,72 +7,202 @@
 //! the message's bytes, so its cost depends on the message's length (the
 //! trie's depth), never on how many other subscriptions exist.
 //!
-//! Memory is proportional to the subscriptions stored: a peer that sends a
-//! million subscriptions costs a million prefixes, no more.
+//! The trie is path-compressed (a radix tree): a node's edge holds every
+//! byte up to the next branch or stored prefix, so memory follows the bytes
+//! subscribed plus a node per branch, not a node per byte, and a peer's long
+//! topics cost what they weigh. Every walk is a loop, never recursion: a
+//! hostile peer can make the tree as deep as its topics are long.
 
 use super::pipes::PipeIdx;
 
 struct Node<V> {
+    /// The bytes between the parent and this node (empty only at the root).
+    edge: Box<[u8]>,
     value: V,
-    /// Children sorted by byte.
-    children: Vec<(u8, Box<Node<V>>)>,
+    /// Children sorted by the first byte of their edge.
+    children: Vec<Node<V>>,
 }
 
-impl<V: Default> Node<V> {
-    fn new() -> Node<V> {
+impl<V> Drop for Node<V> {
+    fn drop(&mut self) {
+        // Dismantle the subtree with a stack: a derived drop would recurse
+        // once per level.
+        let mut stack = std::mem::take(&mut self.children);
+        while let Some(mut n) = stack.pop() {
+            stack.append(&mut n.children);
+        }
+    }
+}
+
+/// A stored value that may be empty (no subscription left at that prefix).
+trait Slot: Default {
+    fn is_empty(&self) -> bool;
+}
+
+impl Slot for u32 {
+    fn is_empty(&self) -> bool {
+        *self == 0
+    }
+}
+
+impl Slot for Vec<PipeIdx> {
+    fn is_empty(&self) -> bool {
+        Vec::is_empty(self)
+    }
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+impl<V: Slot> Node<V> {
+    fn new(edge: &[u8]) -> Node<V> {
         Node {
+            edge: edge.into(),
             value: V::default(),
             children: Vec::new(),
         }
     }
 
-    fn child(&self, b: u8) -> Option<&Node<V>> {
-        self.children
-            .binary_search_by_key(&b, |(c, _)| *c)
-            .ok()
-            .map(|i| &*self.children[i].1)
+    fn child_index(&self, b: u8) -> Result<usize, usize> {
+        self.children.binary_search_by_key(&b, |c| c.edge[0])
     }
 
-    fn child_mut(&mut self, b: u8) -> Option<&mut Node<V>> {
-        match self.children.binary_search_by_key(&b, |(c, _)| *c) {
-            Ok(i) => Some(&mut self.children[i].1),
-            Err(_) => None,
-        }
-    }
-
-    fn child_or_insert(&mut self, b: u8) -> &mut Node<V> {
-        let i = match self.children.binary_search_by_key(&b, |(c, _)| *c) {
-            Ok(i) => i,
-            Err(i) => {
-                self.children.insert(i, (b, Box::new(Node::new())));
-                i
-            }
-        };
-        &mut self.children[i].1
-    }
-
-    fn node_mut(&mut self, prefix: &[u8]) -> Option<&mut Node<V>> {
+    /// The value at exactly `key`, created (with the nodes leading to it) if
+    /// missing.
+    fn entry(&mut self, mut key: &[u8]) -> &mut V {
         let mut n = self;
-        for &b in prefix {
-            n = n.child_mut(b)?;
+        loop {
+            let Some(&first) = key.first() else {
+                return &mut n.value;
+            };
+            let i = match n.child_index(first) {
+                Ok(i) => i,
+                Err(i) => {
+                    n.children.insert(i, Node::new(key));
+                    return &mut n.children[i].value;
+                }
+            };
+            let l = common_prefix(&n.children[i].edge, key);
+            if l < n.children[i].edge.len() {
+                // Split the edge: a new node for the shared part, the old
+                // child below it with the rest of its edge.
+                let mut old = std::mem::replace(&mut n.children[i], Node::new(&key[..l]));
+                old.edge = old.edge[l..].into();
+                n.children[i].children.push(old);
+            }
+            key = &key[l..];
+            n = &mut n.children[i];
         }
-        Some(n)
+    }
+
+    /// The value at exactly `key`, if that node exists.
+    fn find_mut(&mut self, mut key: &[u8]) -> Option<&mut V> {
+        let mut n = self;
+        while let Some(&first) = key.first() {
+            let i = n.child_index(first).ok()?;
+            let c = &mut n.children[i];
+            key = key.strip_prefix(&*c.edge)?;
+            n = c;
+        }
+        Some(&mut n.value)
+    }
+
+    /// Calls `f` with the value of every node whose prefix is a prefix of
+    /// `data`, shortest first; stops early when `f` returns true.
+    fn walk_prefixes(&self, mut data: &[u8], mut f: impl FnMut(&V) -> bool) {
+        let mut n = self;
+        loop {
+            if f(&n.value) {
+                return;
+            }
+            let Some(&first) = data.first() else {
+                return;
+            };
+            let Ok(i) = n.child_index(first) else {
+                return;
+            };
+            let c = &n.children[i];
+            match data.strip_prefix(&*c.edge) {
+                Some(rest) => data = rest,
+                None => return,
+            }
+            n = c;
+        }
+    }
+
+    /// Calls `f(prefix, value)` for every node, in byte order.
+    fn for_each(&self, mut f: impl FnMut(&[u8], &V)) {
+        let mut buf = Vec::new();
+        // (node, length of buf before this node's edge)
+        let mut stack: Vec<(&Node<V>, usize)> = vec![(self, 0)];
+        while let Some((n, at)) = stack.pop() {
+            buf.truncate(at);
+            buf.extend_from_slice(&n.edge);
+            f(&buf, &n.value);
+            let len = buf.len();
+            stack.extend(n.children.iter().rev().map(|c| (c, len)));
+        }
+    }
+
+    /// After the value at `key` became empty: removes its node if it is a
+    /// leaf, and merges the nodes left with a single child and no value.
+    /// Only the node and its parent can change.
+    fn prune(&mut self, key: &[u8]) {
+        // The indices leading to the node.
+        let mut path = Vec::new();
+        {
+            let mut n: &Node<V> = self;
+            let mut k = key;
+            while let Some(&first) = k.first() {
+                let Ok(i) = n.child_index(first) else {
+                    return;
+                };
+                let c = &n.children[i];
+                let Some(rest) = k.strip_prefix(&*c.edge) else {
+                    return;
+                };
+                path.push(i);
+                k = rest;
+                n = c;
+            }
+        }
+        let Some((&last, upper)) = path.split_last() else {
+            return; // the root stays, whatever it holds
+        };
+        let mut parent = &mut *self;
+        for &i in upper {
+            parent = &mut parent.children[i];
+        }
+        let is_root = upper.is_empty();
+        let node = &mut parent.children[last];
+        if !node.value.is_empty() {
+            return;
+        }
+        match node.children.len() {
+            0 => {
+                parent.children.remove(last);
+                if !is_root && parent.value.is_empty() && parent.children.len() == 1 {
+                    merge_with_child(parent);
+                }
+            }
+            1 => merge_with_child(node),
+            _ => {}
+        }
     }
 }
 
-/// Removes empty leaves along `prefix` (a node is empty when `empty`
-/// says so and it has no children).
-fn prune<V: Default>(n: &mut Node<V>, prefix: &[u8], empty: &impl Fn(&V) -> bool) {
-    let Some((&b, rest)) = prefix.split_first() else {
+/// Joins a valueless node with its only child.
+fn merge_with_child<V: Slot>(n: &mut Node<V>) {
+    let Some(mut child) = n.children.pop() else {
         return;
     };
-    if let Ok(i) = n.children.binary_search_by_key(&b, |(c, _)| *c) {
-        prune(&mut n.children[i].1, rest, empty);
-        let child = &n.children[i].1;
-        if child.children.is_empty() && empty(&child.value) {
-            n.children.remove(i);
-        }
-    }
+    let mut edge = Vec::with_capacity(n.edge.len() + child.edge.len());
+    edge.extend_from_slice(&n.edge);
+    edge.extend_from_slice(&child.edge);
+    n.edge = edge.into();
+    n.value = std::mem::take(&mut child.value);
+    n.children = std::mem::take(&mut child.children);
 }
 
 /// Subscriptions of a SUB/XSUB socket, counted.
@@ -84,7 +214,7 @@ pub(crate) struct SubTrie {
 impl Default for SubTrie {
     fn default() -> Self {
         SubTrie {
-            root: Node::new(),
+            root: Node::new(b""),
             prefixes: 0,
         }
     }
@@ -93,65 +223,48 @@ impl Default for SubTrie {
 impl SubTrie {
     /// Adds a subscription; `true` if the prefix is new.
     pub fn add(&mut self, prefix: &[u8]) -> bool {
-        let mut n = &mut self.root;
-        for &b in prefix {
-            n = n.child_or_insert(b);
-        }
-        n.value += 1;
-        if n.value == 1 {
+        let v = self.root.entry(prefix);
+        *v = v.saturating_add(1);
+        if *v == 1 {
             self.prefixes += 1;
         }
-        n.value == 1
+        *v == 1
     }
 
     /// Removes one subscription; `true` if the prefix is gone entirely.
     pub fn rm(&mut self, prefix: &[u8]) -> bool {
-        let Some(n) = self.root.node_mut(prefix) else {
+        let Some(v) = self.root.find_mut(prefix) else {
             return false;
         };
-        if n.value == 0 {
+        if *v == 0 {
             return false;
         }
-        n.value -= 1;
-        if n.value > 0 {
+        *v -= 1;
+        if *v > 0 {
             return false;
         }
         self.prefixes -= 1;
-        prune(&mut self.root, prefix, &|v: &u32| *v == 0);
+        self.root.prune(prefix);
         true
     }
 
     /// Whether some subscription is a prefix of `data`.
     pub fn check(&self, data: &[u8]) -> bool {
-        let mut n = &self.root;
-        if n.value > 0 {
-            return true;
-        }
-        for &b in data {
-            match n.child(b) {
-                Some(c) => n = c,
-                None => return false,
-            }
-            if n.value > 0 {
-                return true;
-            }
-        }
-        false
+        let mut found = false;
+        self.root.walk_prefixes(data, |v| {
+            found = *v > 0;
+            found
+        });
+        found
     }
 
     /// Calls `f` once for every subscribed prefix.
     pub fn apply(&self, mut f: impl FnMut(&[u8])) {
-        fn walk(n: &Node<u32>, buf: &mut Vec<u8>, f: &mut impl FnMut(&[u8])) {
-            if n.value > 0 {
-                f(buf);
+        self.root.for_each(|p, v| {
+            if *v > 0 {
+                f(p)
             }
-            for (b, c) in &n.children {
-                buf.push(*b);
-                walk(c, buf, f);
-                buf.pop();
-            }
-        }
-        walk(&self.root, &mut Vec::new(), &mut f);
+        });
     }
 
     /// Number of distinct prefixes (ZMQ_TOPICS_COUNT).
@@ -180,7 +293,7 @@ pub(crate) struct MTrie {
 impl Default for MTrie {
     fn default() -> Self {
         MTrie {
-            root: Node::new(),
+            root: Node::new(b""),
             prefixes: 0,
         }
     }
@@ -189,89 +302,59 @@ impl Default for MTrie {
 impl MTrie {
     /// Subscribes a pipe; `true` if no pipe had this prefix before.
     pub fn add(&mut self, prefix: &[u8], pipe: PipeIdx) -> bool {
-        let mut n = &mut self.root;
-        for &b in prefix {
-            n = n.child_or_insert(b);
-        }
-        let first = n.value.is_empty();
+        let v = self.root.entry(prefix);
+        let first = v.is_empty();
         if first {
             self.prefixes += 1;
         }
-        if !n.value.contains(&pipe) {
-            n.value.push(pipe);
+        if !v.contains(&pipe) {
+            v.push(pipe);
         }
         first
     }
 
     /// Unsubscribes a pipe from a prefix.
     pub fn rm(&mut self, prefix: &[u8], pipe: PipeIdx) -> RmResult {
-        let Some(n) = self.root.node_mut(prefix) else {
+        let Some(v) = self.root.find_mut(prefix) else {
             return RmResult::NotFound;
         };
-        let Some(pos) = n.value.iter().position(|&p| p == pipe) else {
+        let Some(pos) = v.iter().position(|&p| p == pipe) else {
             return RmResult::NotFound;
         };
-        n.value.swap_remove(pos);
-        if !n.value.is_empty() {
+        v.swap_remove(pos);
+        if !v.is_empty() {
             return RmResult::ValuesRemain;
         }
+        v.shrink_to_fit();
         self.prefixes -= 1;
-        prune(&mut self.root, prefix, &|v: &Vec<PipeIdx>| v.is_empty());
+        self.root.prune(prefix);
         RmResult::LastValueRemoved
     }
 
     /// Removes a pipe from every prefix. `f(prefix)` is called for each of
     /// its prefixes, or with `call_on_uniq` only for those no pipe keeps.
     pub fn rm_pipe(&mut self, pipe: PipeIdx, call_on_uniq: bool, mut f: impl FnMut(&[u8])) {
-        fn walk(
-            n: &mut Node<Vec<PipeIdx>>,
-            pipe: PipeIdx,
-            uniq: bool,
-            buf: &mut Vec<u8>,
-            removed: &mut usize,
-            f: &mut impl FnMut(&[u8]),
-        ) {
-            if let Some(pos) = n.value.iter().position(|&p| p == pipe) {
-                n.value.swap_remove(pos);
-                if !uniq || n.value.is_empty() {
-                    f(buf);
-                }
-                if n.value.is_empty() {
-                    *removed += 1;
-                }
+        let mut mine = Vec::new();
+        self.root.for_each(|p, v| {
+            if v.contains(&pipe) {
+                mine.push(p.to_vec());
             }
-            for (b, c) in n.children.iter_mut() {
-                buf.push(*b);
-                walk(c, pipe, uniq, buf, removed, f);
-                buf.pop();
+        });
+        for prefix in mine {
+            let r = self.rm(&prefix, pipe);
+            if !call_on_uniq || r == RmResult::LastValueRemoved {
+                f(&prefix);
             }
-            n.children
-                .retain(|(_, c)| !(c.children.is_empty() && c.value.is_empty()));
         }
-        let mut removed = 0;
-        walk(
-            &mut self.root,
-            pipe,
-            call_on_uniq,
-            &mut Vec::new(),
-            &mut removed,
-            &mut f,
-        );
-        self.prefixes -= removed;
     }
 
     /// Calls `f` for every pipe subscribed to a prefix of `data` (a pipe
     /// may come more than once; the caller's match is idempotent).
     pub fn match_each(&self, data: &[u8], mut f: impl FnMut(PipeIdx)) {
-        let mut n = &self.root;
-        n.value.iter().for_each(|&p| f(p));
-        for &b in data {
-            match n.child(b) {
-                Some(c) => n = c,
-                None => return,
-            }
-            n.value.iter().for_each(|&p| f(p));
-        }
+        self.root.walk_prefixes(data, |v| {
+            v.iter().for_each(|&p| f(p));
+            false
+        });
     }
 
     /// Number of distinct prefixes (ZMQ_TOPICS_COUNT).
@@ -307,6 +390,44 @@ mod tests {
     }
 
     #[test]
+    fn edges_split_and_merge() {
+        let mut t = SubTrie::default();
+        t.add(b"abcdef");
+        t.add(b"abcxyz");
+        t.add(b"abc");
+        t.add(b"b");
+        let mut all = Vec::new();
+        t.apply(|p| all.push(p.to_vec()));
+        assert_eq!(
+            all,
+            vec![
+                b"abc".to_vec(),
+                b"abcdef".to_vec(),
+                b"abcxyz".to_vec(),
+                b"b".to_vec()
+            ]
+        );
+        assert!(t.check(b"abcd"));
+        assert!(!t.check(b"ab"));
+        assert!(!t.check(b"abxdef"));
+        assert!(t.rm(b"abc"));
+        assert!(!t.check(b"abcd"));
+        assert!(t.check(b"abcdefg"));
+        assert!(t.rm(b"abcdef"));
+        assert!(t.rm(b"abcxyz"));
+        assert!(t.rm(b"b"));
+        assert!(t.root.children.is_empty());
+        // A removed middle prefix leaves the branch merged into one edge.
+        t.add(b"one-two");
+        t.add(b"one");
+        t.add(b"one-two-three");
+        t.rm(b"one-two");
+        assert_eq!(t.root.children.len(), 1);
+        assert_eq!(&*t.root.children[0].edge, b"one");
+        assert_eq!(&*t.root.children[0].children[0].edge, b"-two-three");
+    }
+
+    #[test]
     fn mtrie_matches_by_prefix() {
         let mut t = MTrie::default();
         assert!(t.add(b"news", 1));
@@ -325,6 +446,7 @@ mod tests {
         gone.sort();
         assert_eq!(gone, vec![b"".to_vec(), b"a".to_vec()]);
         assert_eq!(t.num_prefixes(), 0);
+        assert!(t.root.children.is_empty());
     }
 
     #[test]
@@ -337,5 +459,29 @@ mod tests {
         let mut n = 0;
         t.match_each(b"other", |_| n += 1);
         assert_eq!(n, 0);
+        // topic-9, topic-99, ... topic-99999 are all prefixes of it.
+        t.match_each(b"topic-99999.x", |_| n += 1);
+        assert_eq!(n, 5);
+    }
+
+    #[test]
+    fn deep_tries_need_no_deep_stack() {
+        // Every prefix of a long topic: a chain as deep as the topic is long.
+        let topic = vec![b'a'; 50_000];
+        let mut t = SubTrie::default();
+        for l in (1..=topic.len()).step_by(7) {
+            t.add(&topic[..l]);
+        }
+        assert!(t.check(&topic));
+        let mut n = 0;
+        t.apply(|_| n += 1);
+        assert_eq!(n, t.num_prefixes());
+        let mut m = MTrie::default();
+        for l in (1..=topic.len()).step_by(7) {
+            m.add(&topic[..l], 1);
+        }
+        m.rm_pipe(1, true, |_| {});
+        assert_eq!(m.num_prefixes(), 0);
+        drop(t);
     }
 }

@@ -63,9 +63,9 @@ pub enum DecodeError {
 }
 
 /// Bodies up to this size are allocated whole when their header arrives;
-/// larger ones grow as their bytes arrive, so that a lying length field
-/// cannot make us allocate what the peer never sends.
-const PREALLOC_LIMIT: usize = 1 << 22;
+/// larger ones grow (doubling) as their bytes arrive, so that a lying length
+/// field costs at most this much zeroed memory per connection.
+const PREALLOC_LIMIT: usize = 1 << 16;
 
 /// Received bytes not yet decoded.
 pub struct InBuf {
@@ -276,11 +276,7 @@ impl Decoder {
         }
         // The body continues beyond what we have: receive it in place.
         let have = avail.len() - header_len;
-        let initial = if size <= PREALLOC_LIMIT {
-            size
-        } else {
-            PREALLOC_LIMIT.max(have)
-        };
+        let initial = size.min(PREALLOC_LIMIT.max(have));
         let mut data = vec![0u8; initial];
         data[..have].copy_from_slice(&avail[header_len..]);
         inbuf.consume(header_len + have);
