@@ -58,8 +58,9 @@ pub struct Options {
     pub raw_socket: bool,
     pub raw_notify: bool,
     pub socks_proxy_address: String,
-    pub socks_proxy_username: String,
-    pub socks_proxy_password: String,
+    /// Raw bytes: SOCKS credentials need not be UTF-8.
+    pub socks_proxy_username: Vec<u8>,
+    pub socks_proxy_password: Vec<u8>,
     pub tcp_keepalive: i32,
     pub tcp_keepalive_cnt: i32,
     pub tcp_keepalive_idle: i32,
@@ -138,8 +139,8 @@ impl Default for Options {
             raw_socket: false,
             raw_notify: true,
             socks_proxy_address: String::new(),
-            socks_proxy_username: String::new(),
-            socks_proxy_password: String::new(),
+            socks_proxy_username: Vec::new(),
+            socks_proxy_password: Vec::new(),
             tcp_keepalive: -1,
             tcp_keepalive_cnt: -1,
             tcp_keepalive_idle: -1,
@@ -194,10 +195,6 @@ pub fn as_int(v: OptVal<'_>) -> Option<i32> {
         Some(b) if b.len() == 4 => Some(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
         _ => None,
     }
-}
-
-fn len(v: OptVal<'_>) -> usize {
-    v.map_or(0, |b| b.len())
 }
 
 fn int_if(v: OptVal<'_>, ok: impl Fn(i32) -> bool) -> Result<i32> {
@@ -274,15 +271,20 @@ pub fn put_bytes(buf: &mut [u8], value: &[u8]) -> Result<usize> {
     Ok(value.len())
 }
 
-/// Writes a string value with its terminating NUL (length includes it).
-pub fn put_str(buf: &mut [u8], value: &str) -> Result<usize> {
+/// Writes bytes and a terminating NUL (length includes it).
+pub fn put_cstr_bytes(buf: &mut [u8], value: &[u8]) -> Result<usize> {
     let n = value.len() + 1;
     if buf.len() < n {
         return Err(Error::EINVAL);
     }
-    buf[..value.len()].copy_from_slice(value.as_bytes());
+    buf[..value.len()].copy_from_slice(value);
     buf[value.len()..].fill(0);
     Ok(n)
+}
+
+/// Writes a string value with its terminating NUL (length includes it).
+pub fn put_str(buf: &mut [u8], value: &str) -> Result<usize> {
+    put_cstr_bytes(buf, value.as_bytes())
 }
 
 impl Options {
@@ -354,19 +356,16 @@ impl Options {
             ZMQ_IPV4ONLY => self.ipv6 = !bool_strict(v)?,
             ZMQ_IPV6 => self.ipv6 = bool_strict(v)?,
             ZMQ_SOCKS_PROXY => self.socks_proxy_address = string_strict(v, usize::MAX)?,
-            ZMQ_SOCKS_USERNAME => {
-                self.socks_proxy_username = if len(v) == 0 {
-                    String::new()
-                } else {
-                    string_strict(v, 255)?
+            ZMQ_SOCKS_USERNAME | ZMQ_SOCKS_PASSWORD => {
+                let b = v.unwrap_or(&[]);
+                if b.len() > 255 {
+                    return Err(Error::EINVAL);
                 }
-            }
-            ZMQ_SOCKS_PASSWORD => {
-                self.socks_proxy_password = if len(v) == 0 {
-                    String::new()
+                *if option == ZMQ_SOCKS_USERNAME {
+                    &mut self.socks_proxy_username
                 } else {
-                    string_strict(v, 255)?
-                }
+                    &mut self.socks_proxy_password
+                } = b.to_vec();
             }
             ZMQ_TCP_KEEPALIVE => self.tcp_keepalive = int_if(v, |x| (-1..=1).contains(&x))?,
             ZMQ_TCP_KEEPALIVE_CNT => self.tcp_keepalive_cnt = int_if(v, |x| x >= -1)?,
@@ -530,8 +529,8 @@ impl Options {
             ZMQ_IPV6 => put_int(buf, self.ipv6 as i32),
             ZMQ_IMMEDIATE => put_int(buf, self.immediate),
             ZMQ_SOCKS_PROXY => put_str(buf, &self.socks_proxy_address),
-            ZMQ_SOCKS_USERNAME => put_str(buf, &self.socks_proxy_username),
-            ZMQ_SOCKS_PASSWORD => put_str(buf, &self.socks_proxy_password),
+            ZMQ_SOCKS_USERNAME => put_cstr_bytes(buf, &self.socks_proxy_username),
+            ZMQ_SOCKS_PASSWORD => put_cstr_bytes(buf, &self.socks_proxy_password),
             ZMQ_TCP_KEEPALIVE => put_int(buf, self.tcp_keepalive),
             ZMQ_TCP_KEEPALIVE_CNT => put_int(buf, self.tcp_keepalive_cnt),
             ZMQ_TCP_KEEPALIVE_IDLE => put_int(buf, self.tcp_keepalive_idle),

@@ -24,6 +24,7 @@ use crate::options::Options;
 use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent};
 use crate::security::{zap, Failure};
 use crate::socket::{effective_conflate, SocketCommand};
+use crate::transport::socks::SocksClient;
 use crate::zmtp::engine::{Engine, EngineConfig, EngineError, EngineEvent, ErrorReason};
 
 /// Who a session reports its end to.
@@ -54,6 +55,14 @@ struct Conn {
 struct Connecting {
     stream: Stream,
     fd: RawFd,
+}
+
+/// A connection to a SOCKS5 proxy (ZMQ_SOCKS_PROXY) asking it for a tunnel
+/// to the target; ZMTP starts once the proxy has connected it.
+struct SocksTunnel {
+    stream: Stream,
+    fd: RawFd,
+    client: SocksClient,
 }
 
 /// REQ sessions check that replies are well formed (libzmq req_session_t).
@@ -89,6 +98,7 @@ pub(crate) struct Session {
     conn: Option<Conn>,
     accepted: Option<Stream>,
     connecting: Option<Connecting>,
+    socks: Option<SocksTunnel>,
     reconnect_at: Option<Instant>,
     connect_timeout_at: Option<Instant>,
     current_ivl: i32,
@@ -129,6 +139,7 @@ impl Session {
             conn: None,
             accepted: None,
             connecting: None,
+            socks: None,
             reconnect_at: None,
             connect_timeout_at: None,
             current_ivl: -1,
@@ -199,8 +210,27 @@ impl Session {
     fn unconnected_pair(&self) -> EndpointPair {
         EndpointPair {
             local: String::new(),
-            remote: self.endpoint.clone(),
+            remote: self.monitor_endpoint(),
             bound: false,
+        }
+    }
+
+    /// The proxy's address when connecting through SOCKS (as libzmq
+    /// reports it in monitor events), else the connect endpoint.
+    fn monitor_endpoint(&self) -> String {
+        match self.socks_proxy() {
+            Some(proxy) => format!("tcp://{proxy}"),
+            None => self.endpoint.clone(),
+        }
+    }
+
+    /// The SOCKS proxy a tcp connect goes through, if one is set.
+    fn socks_proxy(&self) -> Option<&str> {
+        match &self.target {
+            Some(Target::Tcp(_)) if !self.options.socks_proxy_address.is_empty() => {
+                Some(&self.options.socks_proxy_address)
+            }
+            _ => None,
         }
     }
 
@@ -220,7 +250,7 @@ impl Session {
                 remote: stream.remote_uri(),
                 bound: true,
             };
-            self.attach_engine(env, stream, pair);
+            self.attach_engine(env, stream, pair, &[]);
         } else if self.active() {
             self.start_connecting(env, false);
         }
@@ -235,11 +265,20 @@ impl Session {
         }
     }
 
-    fn attach_engine(&mut self, env: &mut Env<'_>, stream: Stream, pair: EndpointPair) {
+    /// Starts ZMTP on a connection; `early` holds bytes already read from it
+    /// (what a SOCKS proxy sent right after its reply).
+    fn attach_engine(
+        &mut self,
+        env: &mut Env<'_>,
+        stream: Stream,
+        pair: EndpointPair,
+        early: &[u8],
+    ) {
         let fd = stream.fd();
         let mut cfg = EngineConfig::from_options(&self.options, stream.peer_address(), fd);
         cfg.zap_handler = cfg.zap_enabled && env.ctx.find_endpoint(zap::ENDPOINT).is_some();
-        let engine = Engine::new(cfg, env.now);
+        let mut engine = Engine::new(cfg, env.now);
+        let early_error = engine.feed(early, env.now).err();
         self.req_state = ReqState::Bottom;
         self.hello_due = self.options.can_send_hello_msg
             && !self.options.hello_msg.is_empty()
@@ -252,6 +291,10 @@ impl Session {
             readable: true,
             writable: true,
         });
+        if let Some(e) = early_error {
+            self.engine_error(env, e);
+            return;
+        }
         self.pump(env);
     }
 
@@ -263,11 +306,17 @@ impl Session {
             return;
         }
         let (result, ipc) = match &self.target {
-            Some(Target::Tcp(addr)) => (
-                crate::transport::tcp::resolve(addr, false, self.options.ipv6)
-                    .and_then(|a| crate::transport::tcp::connect(&a, &self.options)),
-                false,
-            ),
+            Some(Target::Tcp(addr)) => {
+                // Through a proxy, only the proxy's address is resolved
+                // here; the proxy resolves the target.
+                let addr = self.socks_proxy().unwrap_or(addr);
+                let addr = addr.split('\0').next().unwrap_or_default();
+                (
+                    crate::transport::tcp::resolve(addr, false, self.options.ipv6)
+                        .and_then(|a| crate::transport::tcp::connect(&a, &self.options)),
+                    false,
+                )
+            }
             Some(Target::Ipc(path)) => (crate::transport::ipc::connect(path), true),
             None => return,
         };
@@ -294,7 +343,7 @@ impl Session {
             libc::EINPROGRESS as u64,
             &self.unconnected_pair(),
         );
-        if self.options.connect_timeout > 0 {
+        if self.options.connect_timeout > 0 && self.socks_proxy().is_none() {
             self.connect_timeout_at =
                 Some(env.now + Duration::from_millis(self.options.connect_timeout as u64));
         }
@@ -302,6 +351,12 @@ impl Session {
 
     fn close_connecting(&mut self, env: &mut Env<'_>) {
         self.connect_timeout_at = None;
+        if let Some(mut t) = self.socks.take() {
+            t.stream.deregister(env.registry);
+            self.link
+                .monitor
+                .event(ZMQ_EVENT_CLOSED, t.fd as u64, &self.unconnected_pair());
+        }
         if let Some(mut c) = self.connecting.take() {
             c.stream.deregister(env.registry);
             self.link
@@ -313,6 +368,7 @@ impl Session {
     fn connect_failed(&mut self, env: &mut Env<'_>, errno: i32) {
         self.close_connecting(env);
         if errno == libc::ECONNREFUSED
+            && self.socks_proxy().is_none()
             && self.options.reconnect_stop & ZMQ_RECONNECT_STOP_CONN_REFUSED != 0
         {
             self.link
@@ -370,6 +426,10 @@ impl Session {
             let sock = socket2::SockRef::from(t);
             tune(&sock, &self.options);
         }
+        if self.socks_proxy().is_some() {
+            self.start_socks(env, stream, c.fd);
+            return;
+        }
         let pair = EndpointPair {
             local: stream.local_uri(),
             remote: self.endpoint.clone(),
@@ -378,12 +438,95 @@ impl Session {
         self.link
             .monitor
             .event(ZMQ_EVENT_CONNECTED, c.fd as u64, &pair);
-        self.attach_engine(env, stream, pair);
+        self.attach_engine(env, stream, pair, &[]);
+    }
+
+    // ---- SOCKS ------------------------------------------------------------
+
+    fn start_socks(&mut self, env: &mut Env<'_>, stream: Stream, fd: RawFd) {
+        let target = match &self.target {
+            Some(Target::Tcp(addr)) => addr.clone(),
+            _ => return,
+        };
+        match SocksClient::new(
+            &target,
+            &self.options.socks_proxy_username,
+            &self.options.socks_proxy_password,
+        ) {
+            Ok(client) => {
+                self.socks = Some(SocksTunnel { stream, fd, client });
+                self.drive_socks(env);
+            }
+            Err(_) => {
+                // Keep the stream registered until close_connecting drops it.
+                self.connecting = Some(Connecting { stream, fd });
+                self.connect_failed(env, libc::ECONNREFUSED);
+            }
+        }
+    }
+
+    /// Moves the SOCKS dialogue on as far as the proxy lets it; a failure
+    /// closes the connection and retries later, as libzmq does.
+    fn drive_socks(&mut self, env: &mut Env<'_>) {
+        let Some(mut t) = self.socks.take() else {
+            return;
+        };
+        let mut buf = [0u8; 512];
+        let result = loop {
+            let out = t.client.output();
+            if !out.is_empty() {
+                match t.stream.write_vectored(&[IoSlice::new(out)]) {
+                    Ok(n) => match t.client.consume_output(n) {
+                        Ok(true) => break Ok(true),
+                        Ok(false) => continue,
+                        Err(_) => break Err(()),
+                    },
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => break Err(()),
+                }
+            }
+            match t.stream.read(&mut buf) {
+                Ok(0) => break Err(()),
+                Ok(n) => match t.client.feed(&buf[..n]) {
+                    Ok(true) => break Ok(true),
+                    Ok(false) => {}
+                    Err(_) => break Err(()),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break Err(()),
+            }
+        };
+        match result {
+            Ok(false) => self.socks = Some(t),
+            Ok(true) => {
+                let leftover = t.client.take_leftover();
+                let pair = EndpointPair {
+                    local: t.stream.local_uri(),
+                    remote: self.monitor_endpoint(),
+                    bound: false,
+                };
+                self.link
+                    .monitor
+                    .event(ZMQ_EVENT_CONNECTED, t.fd as u64, &pair);
+                self.attach_engine(env, t.stream, pair, &leftover);
+            }
+            Err(()) => {
+                self.socks = Some(t);
+                self.close_connecting(env);
+                self.add_reconnect_timer(env);
+            }
+        }
     }
 
     // ---- events -----------------------------------------------------------
 
     pub fn on_io(&mut self, env: &mut Env<'_>, readable: bool, writable: bool) {
+        if self.socks.is_some() {
+            self.drive_socks(env);
+            return;
+        }
         if let Some(c) = &self.connecting {
             if !(readable || writable) {
                 return;

@@ -2,6 +2,7 @@
 //! address forms (tcp, ipc, inproc).
 
 pub mod ipc;
+pub mod socks;
 pub mod tcp;
 pub mod tcp_address;
 
