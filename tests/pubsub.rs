@@ -84,3 +84,55 @@ fn xsub_forwarding_device() {
     sub.set_rcvtimeo(2000).unwrap();
     assert_eq!(sub.recv_bytes(0).unwrap(), b"world");
 }
+
+/// RADIO/DISH (draft): groups over tcp (JOIN/LEAVE on the wire) and udp
+/// (one datagram per message), and DGRAM's address frames.
+#[test]
+fn radio_dish_and_dgram() {
+    use zmqrs::constants::{ZMQ_DGRAM, ZMQ_DISH, ZMQ_RADIO};
+    use zmqrs::Message;
+    let ctx = Context::new();
+    for transport in ["tcp", "udp"] {
+        let dish = ctx.socket_raw(ZMQ_DISH).unwrap();
+        dish.set_rcvtimeo(100).unwrap();
+        let radio = ctx.socket_raw(ZMQ_RADIO).unwrap();
+        if transport == "tcp" {
+            radio.bind("tcp://127.0.0.1:*").unwrap();
+            dish.connect(&radio.get_last_endpoint().unwrap()).unwrap();
+        } else {
+            dish.bind("udp://127.0.0.1:5577").unwrap();
+            radio.connect("udp://127.0.0.1:5577").unwrap();
+        }
+        dish.join(b"weather").unwrap();
+        let send = |group: &[u8], body: &[u8]| {
+            let mut m = Message::from_slice(body);
+            m.set_group(group).unwrap();
+            radio.send_msg(m, 0).unwrap();
+        };
+        // Until the join reaches the RADIO, messages are dropped.
+        wait_for(|| {
+            send(b"weather", b"sync");
+            dish.recv_msg(0).is_ok()
+        });
+        while dish.recv_msg(0).is_ok() {}
+        send(b"sports", b"not joined");
+        send(b"weather", b"sunny");
+        let m = dish.recv_msg(0).unwrap();
+        assert_eq!(
+            (m.group(), m.as_slice()),
+            ("weather", &b"sunny"[..]),
+            "{transport}"
+        );
+        assert!(dish.recv_msg(0).is_err(), "{transport}: only joined groups");
+    }
+
+    let a = ctx.socket_raw(ZMQ_DGRAM).unwrap();
+    let b = ctx.socket_raw(ZMQ_DGRAM).unwrap();
+    a.bind("udp://127.0.0.1:5578").unwrap();
+    b.bind("udp://127.0.0.1:5579").unwrap();
+    b.set_rcvtimeo(2000).unwrap();
+    a.send_multipart(["127.0.0.1:5579", "hello"], 0).unwrap();
+    let got = b.recv_multipart(0).unwrap();
+    assert_eq!(got[0], b"127.0.0.1:5578\0");
+    assert_eq!(got[1], b"hello");
+}

@@ -12,6 +12,7 @@
 pub(crate) mod listener;
 pub(crate) mod session;
 pub(crate) mod stream;
+pub(crate) mod udp;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -48,6 +49,7 @@ pub(crate) enum IoCommand {
 pub(crate) enum IoObject {
     Listener(Box<Listener>),
     Session(Box<Session>),
+    Udp(Box<udp::UdpSession>),
 }
 
 /// What an I/O object knows of the socket it serves.
@@ -291,6 +293,7 @@ impl IoLoop {
         let id = match &obj {
             IoObject::Listener(l) => l.id,
             IoObject::Session(s) => s.id,
+            IoObject::Udp(u) => u.id,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -376,6 +379,16 @@ impl IoLoop {
                     Call::ChildGone(_) => {}
                 }
                 (s.is_done(), s.deadline(), s.id)
+            }
+            IoObject::Udp(u) => {
+                match call {
+                    Call::Start => u.start(&mut env),
+                    Call::Io(_) | Call::Resume => u.on_io(&mut env),
+                    Call::Pipe(key, cmd) => u.on_pipe(&mut env, key, cmd),
+                    Call::Term(linger) => u.on_term(&mut env, linger),
+                    Call::Timer | Call::ChildGone(_) => {}
+                }
+                (u.is_done(), None, u.id)
             }
         };
         let more = env.more_work;

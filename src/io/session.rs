@@ -23,6 +23,7 @@ use crate::msg::{flags, Message};
 use crate::options::Options;
 use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent};
 use crate::security::{zap, Failure};
+use crate::socket::radio_dish_wire::{radio_accepts_from_wire, radio_to_wire, DishWireDecoder};
 use crate::socket::{effective_conflate, SocketCommand};
 use crate::transport::socks::SocksClient;
 use crate::zmtp::engine::{Engine, EngineConfig, EngineError, EngineEvent, ErrorReason};
@@ -113,6 +114,8 @@ pub(crate) struct Session {
     io_errno: i32,
     /// The hello message is still to be sent on this connection.
     hello_due: bool,
+    /// DISH: group frames waiting for their body.
+    dish_wire: DishWireDecoder,
 }
 
 /// Batches read or written per turn before yielding to other connections.
@@ -152,6 +155,7 @@ impl Session {
             zap: None,
             io_errno: libc::ECONNRESET,
             hello_due: false,
+            dish_wire: DishWireDecoder::new(),
         }
     }
 
@@ -280,6 +284,7 @@ impl Session {
         let mut engine = Engine::new(cfg, env.now);
         let early_error = engine.feed(early, env.now).err();
         self.req_state = ReqState::Bottom;
+        self.dish_wire.reset();
         self.hello_due = self.options.can_send_hello_msg
             && !self.options.hello_msg.is_empty()
             && !self.options.raw_socket;
@@ -815,6 +820,23 @@ impl Session {
         }
     }
 
+    /// The wire framing of RADIO and DISH (libzmq's radio_session_t and
+    /// dish_session_t): a DISH joins group and body frames into one
+    /// message, a RADIO takes only JOIN/LEAVE commands. `Ok(None)`: nothing
+    /// for the socket (yet); `Err`: a protocol error, close the connection.
+    fn unframe(&mut self, m: Message) -> Result<Option<Message>, ()> {
+        match self.options.socket_type {
+            ZMQ_DISH => {
+                if m.flags() & flags::COMMAND != 0 {
+                    return Ok(None);
+                }
+                self.dish_wire.push(m).map_err(|_| ())
+            }
+            ZMQ_RADIO => Ok(radio_accepts_from_wire(&m).then_some(m)),
+            _ => Ok(Some(m)),
+        }
+    }
+
     /// Hands a decoded message to the socket; gives it back if the pipe is full.
     fn push_msg(&mut self, m: Message) -> Result<(), Message> {
         if m.flags() & (flags::SUBSCRIBE | flags::CANCEL) != 0
@@ -885,6 +907,16 @@ impl Session {
             while self.stalled.is_none() {
                 match conn.engine.next_msg(env.now) {
                     Ok(Some(m)) => {
+                        let m = match self.unframe(m) {
+                            Ok(Some(m)) => m,
+                            Ok(None) => continue,
+                            Err(()) => {
+                                let e = conn.engine.protocol_error();
+                                self.conn = Some(conn);
+                                self.engine_error(env, e);
+                                return;
+                            }
+                        };
                         if let Err(m) = self.push_msg(m) {
                             self.stalled = Some(m);
                         }
@@ -943,6 +975,12 @@ impl Session {
             if let Some((_, p)) = self.pipe.as_mut() {
                 while conn.engine.can_send() {
                     match p.read() {
+                        Some(m) if self.options.socket_type == ZMQ_RADIO => {
+                            // Group and body as two frames on the wire.
+                            for f in radio_to_wire(m) {
+                                conn.engine.send_msg(f);
+                            }
+                        }
                         Some(m) => {
                             self.incomplete_in = m.more();
                             conn.engine.send_msg(m);

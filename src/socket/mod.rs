@@ -14,6 +14,8 @@
 pub(crate) mod channel;
 pub(crate) mod client_server;
 pub(crate) mod dealer;
+pub(crate) mod dgram;
+pub(crate) mod dish;
 pub(crate) mod dist;
 pub(crate) mod fq;
 pub(crate) mod lb;
@@ -21,6 +23,8 @@ pub(crate) mod pair;
 pub(crate) mod pipes;
 pub(crate) mod pull;
 pub(crate) mod push;
+pub(crate) mod radio;
+pub(crate) mod radio_dish_wire;
 pub(crate) mod rep;
 pub(crate) mod req;
 pub(crate) mod router;
@@ -129,6 +133,11 @@ pub(crate) trait Pattern: Send {
         let _ = pipes;
         false
     }
+    /// A new pipe to a peer that cannot subscribe (udp://): RADIO sends it
+    /// every group. Other types attach it as usual.
+    fn attach_subscribe_all(&mut self, pipes: &mut Pipes, opts: &mut Options, p: PipeIdx) {
+        self.attach(pipes, opts, p, true);
+    }
     /// A pipe has messages again.
     fn read_activated(&mut self, pipes: &mut Pipes, p: PipeIdx) {
         let _ = (pipes, p);
@@ -222,6 +231,16 @@ fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>
         ZMQ_CHANNEL => Box::new(channel::Channel::default()),
         ZMQ_SCATTER => Box::new(client_server::Client::scatter()),
         ZMQ_GATHER => Box::new(client_server::Client::gather()),
+        ZMQ_RADIO => Box::new(radio::Radio::new()),
+        ZMQ_DISH => {
+            // Joins are not worth waiting for at close (libzmq dish_t).
+            opts.linger = 0;
+            Box::new(dish::Dish::new())
+        }
+        ZMQ_DGRAM => {
+            opts.raw_socket = true;
+            Box::new(dgram::Dgram::new())
+        }
         ZMQ_PUB => Box::new(xpub::XPub::new(true)),
         ZMQ_XPUB => Box::new(xpub::XPub::new(false)),
         ZMQ_SUB => {
@@ -268,6 +287,8 @@ pub(crate) struct SocketCore {
     last_endpoint: String,
     /// The pipe attached last (PEER's zmq_connect_peer reports its id).
     last_attached: Option<PipeIdx>,
+    /// The pipe being attached leads to a udp:// endpoint.
+    udp_attach: bool,
     /// Pipes created by inproc connects, by endpoint (for zmq_disconnect).
     inprocs: Vec<(String, PipeIdx)>,
     terminating: bool,
@@ -305,6 +326,7 @@ impl SocketCore {
             idle: true,
             last_endpoint: String::new(),
             last_attached: None,
+            udp_attach: false,
             inprocs: Vec::new(),
             terminating: false,
             term_acks: 0,
@@ -459,8 +481,13 @@ impl SocketCore {
         self.last_attached = Some(idx);
         let sink: Arc<dyn PipeSink> = self.shared.clone();
         let queued = self.pipes.get(idx).attach(sink, key);
-        self.pattern
-            .attach(&mut self.pipes, &mut self.options, idx, locally_initiated);
+        if self.udp_attach {
+            self.pattern
+                .attach_subscribe_all(&mut self.pipes, &mut self.options, idx);
+        } else {
+            self.pattern
+                .attach(&mut self.pipes, &mut self.options, idx, locally_initiated);
+        }
         for cmd in queued {
             if self.pipes.by_key(key).is_none() {
                 break;
@@ -629,6 +656,7 @@ impl SocketCore {
                 self.options.connected = true;
                 Ok(())
             }
+            Protocol::Udp => self.open_udp(endpoint, addr, true),
             Protocol::Tcp | Protocol::Ipc => {
                 let addr = addr.to_owned();
                 match self.bind_stream(proto, &addr) {
@@ -705,7 +733,7 @@ impl SocketCore {
                     )
                 }
             }
-            Protocol::Inproc => return Err(Error::EINVAL),
+            Protocol::Inproc | Protocol::Udp => return Err(Error::EINVAL),
         };
         let id = next_object_id();
         let pair = EndpointPair {
@@ -746,7 +774,7 @@ impl SocketCore {
                 crate::transport::ipc::sockaddr(addr)?;
                 Target::Ipc(addr.to_owned())
             }
-            Protocol::Inproc => return Err(Error::EINVAL),
+            Protocol::Inproc | Protocol::Udp => return Err(Error::EINVAL),
         };
         let single = matches!(
             self.options.socket_type,
@@ -882,8 +910,43 @@ impl SocketCore {
                 self.connect_inproc(endpoint);
                 Ok(())
             }
+            Protocol::Udp => self.open_udp(endpoint, addr, false),
             Protocol::Tcp | Protocol::Ipc => self.connect_stream(proto, endpoint, addr),
         }
+    }
+
+    /// A udp:// bind or connect: a UDP socket in an I/O thread and one pipe
+    /// to it, created at once (libzmq runs it as an active session).
+    fn open_udp(&mut self, uri: &str, addr: &str, bind: bool) -> Result<()> {
+        crate::transport::udp::check_socket_type(self.options.socket_type, bind)?;
+        let resolved = crate::transport::udp::UdpAddress::resolve(addr, bind, self.options.ipv6)?;
+        let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
+        let (ours, theirs) = pipepair([self.options.sndhwm, self.options.rcvhwm], [false, false]);
+        // A RADIO sends everything to a udp peer: it cannot say what it joined.
+        self.udp_attach = true;
+        let idx = self.attach_pipe(ours, true);
+        self.udp_attach = false;
+        let id = next_object_id();
+        let last = resolved.address.clone();
+        let session = crate::io::udp::UdpSession::new(
+            id,
+            self.link(),
+            self.options.clone(),
+            resolved,
+            theirs,
+        );
+        mailbox.send(IoCommand::Launch(IoObject::Udp(Box::new(session))));
+        self.shared.mailbox.send(SocketCommand::Launched);
+        self.endpoints.push(Endpoint {
+            uri: uri.to_owned(),
+            child: id,
+            io,
+            pipe: Some(idx),
+        });
+        // libzmq reports the address without its scheme for udp.
+        self.last_endpoint = last;
+        self.options.connected = true;
+        Ok(())
     }
 
     fn connect_inproc(&mut self, endpoint: &str) {
@@ -993,7 +1056,7 @@ impl SocketCore {
                 }
                 Ok(())
             }
-            Protocol::Tcp | Protocol::Ipc => {
+            Protocol::Tcp | Protocol::Ipc | Protocol::Udp => {
                 let mut candidates = vec![endpoint.to_owned()];
                 if proto == Protocol::Tcp {
                     for bindable in [false, true] {

@@ -5,6 +5,7 @@ pub mod ipc;
 pub mod socks;
 pub mod tcp;
 pub mod tcp_address;
+pub mod udp;
 
 use crate::error::{Error, Result};
 
@@ -17,6 +18,8 @@ pub enum Protocol {
     Tcp,
     /// Unix-domain stream sockets (filesystem path or abstract `@name`).
     Ipc,
+    /// UDP datagrams (RADIO, DISH and DGRAM only).
+    Udp,
 }
 
 /// Splits `proto://address`, with libzmq's errors: EINVAL for a malformed
@@ -31,6 +34,7 @@ pub fn parse_uri(uri: &str) -> Result<(Protocol, &str)> {
         "inproc" => Protocol::Inproc,
         "tcp" => Protocol::Tcp,
         "ipc" => Protocol::Ipc,
+        "udp" => Protocol::Udp,
         _ => return Err(Error::EPROTONOSUPPORT),
     };
     Ok((p, rest))

@@ -384,6 +384,12 @@ impl Engine {
         self.error.is_none() && !self.read_buf().is_empty()
     }
 
+    /// Fails the connection for a protocol error found above the engine
+    /// (e.g. a session's framing rule).
+    pub fn protocol_error(&mut self) -> EngineError {
+        self.fail(ErrorReason::Protocol)
+    }
+
     fn fail(&mut self, reason: ErrorReason) -> EngineError {
         let e = EngineError {
             reason,
@@ -768,6 +774,9 @@ impl Engine {
                 });
                 Some(sub)
             }
+            // RADIO/DISH group membership: the session's framing reads the
+            // whole command.
+            b"JOIN" | b"LEAVE" => Some(m.clone()),
             _ => None,
         }
     }
