@@ -638,6 +638,10 @@ impl Session {
         if self.pending || self.done {
             return;
         }
+        // The ZAP pipe ends with the session, which waits for the handler's
+        // acknowledgement like for any other pipe: without it the handler
+        // socket could never finish closing.
+        self.zap_close();
         // Connecting goes on while lingering: queued messages may still
         // find their peer. It stops when the session finishes.
         if self.pipe.is_none() && self.old_pipes.is_empty() {

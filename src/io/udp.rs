@@ -38,14 +38,18 @@ pub(crate) struct UdpSession {
     dgram_to: Option<Option<SocketAddr>>,
     terminating: bool,
     done: bool,
+    /// The socket opened by `new`, until `start` registers it.
+    unregistered: Option<UdpSocket>,
 }
 
 impl UdpSession {
     /// A session for `addr` (already resolved and checked for the socket
-    /// type), owning `pipe`'s far end.
+    /// type), owning `pipe`'s far end. The UDP socket is opened here, in the
+    /// caller's thread, so that a bind has happened when zmq_bind returns:
+    /// datagrams sent to it from then on are not lost to a closed port.
     pub fn new(id: u64, link: SocketLink, options: Options, addr: UdpAddress, pipe: Pipe) -> Self {
         let (sends, receives) = udp::engine_directions(options.socket_type).unwrap_or_default();
-        UdpSession {
+        let mut session = UdpSession {
             id,
             link,
             options,
@@ -59,7 +63,13 @@ impl UdpSession {
             dgram_to: None,
             terminating: false,
             done: false,
-        }
+            unregistered: None,
+        };
+        // libzmq leaves an endpoint that cannot open idle (zmq_bind still
+        // succeeds); so do we, keeping the pipe so that sends queue (and
+        // drop at HWM) as they would.
+        session.unregistered = session.open().ok();
+        session
     }
 
     /// Whether the session has finished.
@@ -129,8 +139,8 @@ impl UdpSession {
                 self.pipe_cmd(env, key, cmd);
             }
         }
-        match self.open() {
-            Ok(mut sock) => {
+        if let Some(mut sock) = self.unregistered.take() {
+            {
                 let interest = match (self.sends, self.receives) {
                     (true, true) => Interest::READABLE | Interest::WRITABLE,
                     (true, false) => Interest::WRITABLE,
@@ -143,10 +153,6 @@ impl UdpSession {
                 {
                     self.sock = Some(sock);
                 }
-            }
-            Err(_) => {
-                // libzmq leaves such an endpoint idle; so do we, keeping the
-                // pipe so that sends queue (and drop at HWM) as they would.
             }
         }
         self.pump();

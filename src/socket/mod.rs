@@ -284,6 +284,8 @@ pub(crate) struct SocketCore {
     ctx_terminated: bool,
     /// The mailbox is armed and its signal cleared; nothing processed since.
     idle: bool,
+    /// When `send` last looked at the mailbox, in [`crate::util::ticks`].
+    send_cmd_tick: u64,
     last_endpoint: String,
     /// The pipe attached last (PEER's zmq_connect_peer reports its id).
     last_attached: Option<PipeIdx>,
@@ -324,6 +326,7 @@ impl SocketCore {
             rcvmore: false,
             ctx_terminated: false,
             idle: true,
+            send_cmd_tick: 0,
             last_endpoint: String::new(),
             last_attached: None,
             udp_attach: false,
@@ -1097,9 +1100,17 @@ impl SocketCore {
         if self.ctx_terminated {
             return Err((Error::ETERM, msg));
         }
-        // Cheap when the mailbox is empty (one atomic load).
-        if let Err(e) = self.process_commands(Wait::No) {
-            return Err((e, msg));
+        // As libzmq, a send that can go ahead looks at commands at most once
+        // a millisecond: credit from the reader arrives in batches anyway, and
+        // a non-blocking send then fails with EAGAIN at the HWM the socket
+        // last knew of, instead of racing the I/O thread draining the pipe.
+        // Blocking sends wait for commands below.
+        let now = crate::util::ticks();
+        if now < self.send_cmd_tick || now - self.send_cmd_tick > crate::util::TICKS_PER_MS {
+            self.send_cmd_tick = now;
+            if let Err(e) = self.process_commands(Wait::No) {
+                return Err((e, msg));
+            }
         }
         msg.reset_flags(flags::MORE);
         if flags_ & ZMQ_SNDMORE != 0 {

@@ -18,3 +18,31 @@ pub fn random_u32() -> u32 {
     }
     h.finish() as u32
 }
+
+/// Ticks of a cheap monotonic-enough clock, for throttling only: the CPU's
+/// time-stamp counter where there is one (a few cycles to read, unlike a
+/// system call), nanoseconds elsewhere. May jump backwards when a thread
+/// migrates between cores; callers must tolerate that.
+#[inline]
+pub fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC exists on every x86_64 CPU and only reads a counter.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use std::sync::OnceLock;
+        use std::time::Instant;
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+}
+
+/// About a millisecond in [`ticks`] (libzmq's max_command_delay: 3 M cycles
+/// of a 3 GHz counter).
+#[cfg(target_arch = "x86_64")]
+pub const TICKS_PER_MS: u64 = 3_000_000;
+/// About a millisecond in [`ticks`].
+#[cfg(not(target_arch = "x86_64"))]
+pub const TICKS_PER_MS: u64 = 1_000_000;
