@@ -124,7 +124,9 @@ impl Ctx {
         let int = crate::options::as_int(Some(value));
         let mut o = self.opts.lock();
         match (option, int) {
-            (ZMQ_MAX_SOCKETS, Some(v)) if (1..=SOCKET_LIMIT).contains(&v) => o.max_sockets = v,
+            // libzmq clips only to the poller's fd limit, which epoll does
+            // not have: any positive count is taken.
+            (ZMQ_MAX_SOCKETS, Some(v)) if v >= 1 => o.max_sockets = v,
             (ZMQ_IO_THREADS, Some(v)) if v >= 0 => o.io_threads = v,
             (ZMQ_IPV6, Some(v)) if v >= 0 => o.ipv6 = v != 0,
             (ZMQ_BLOCKY, Some(v)) if v >= 0 => o.blocky = v != 0,
@@ -429,5 +431,20 @@ impl Ctx {
         }
         inproc.pending.push((name.to_owned(), pc));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_sockets_takes_any_positive_count() {
+        let ctx = Ctx::new();
+        let set = |v: i32| ctx.set(ZMQ_MAX_SOCKETS, &v.to_ne_bytes());
+        assert!(set(200_064).is_ok());
+        assert!(set(1).is_ok());
+        assert_eq!(set(0).unwrap_err(), Error::EINVAL);
+        assert_eq!(set(-1).unwrap_err(), Error::EINVAL);
     }
 }

@@ -21,6 +21,17 @@ struct Node<V> {
     value: V,
     /// Children sorted by the first byte of their edge.
     children: Vec<Node<V>>,
+    /// The first byte of each child's edge, in the same order: finding a
+    /// child searches these few contiguous bytes instead of loading every
+    /// candidate's edge from the heap (what made a message's match slower
+    /// as subscriptions grew).
+    keys: Vec<u8>,
+    /// For nodes with many, densely spread children: `table[b - min]` is
+    /// the index + 1 of the child starting with byte `b` (0: none), one load
+    /// instead of a search. Empty otherwise; never more than four bytes per
+    /// child, so a peer's subscriptions cannot make it outweigh them.
+    table: Vec<u8>,
+    min: u8,
 }
 
 impl<V> Drop for Node<V> {
@@ -51,6 +62,21 @@ impl Slot for Vec<PipeIdx> {
     }
 }
 
+/// `data` without its leading `edge`, if it starts with it. Edges are a few
+/// bytes long: a plain loop beats a call to memcmp on the matching path.
+#[inline]
+fn strip_edge<'a>(data: &'a [u8], edge: &[u8]) -> Option<&'a [u8]> {
+    if data.len() < edge.len() {
+        return None;
+    }
+    let (head, rest) = data.split_at(edge.len());
+    let mut differ = 0u8;
+    for (a, b) in head.iter().zip(edge) {
+        differ |= a ^ b;
+    }
+    (differ == 0).then_some(rest)
+}
+
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -61,11 +87,53 @@ impl<V: Slot> Node<V> {
             edge: edge.into(),
             value: V::default(),
             children: Vec::new(),
+            keys: Vec::new(),
+            table: Vec::new(),
+            min: 0,
         }
     }
 
     fn child_index(&self, b: u8) -> Result<usize, usize> {
-        self.children.binary_search_by_key(&b, |c| c.edge[0])
+        self.keys.binary_search(&b)
+    }
+
+    /// The child whose edge starts with `b`, for the matching walk: most
+    /// nodes have a handful of children, and comparing all their keys at
+    /// once (no early exit, so no mispredicted branches; the compiler
+    /// vectorises it) is several times faster than a binary search.
+    #[inline]
+    fn find_child(&self, b: u8) -> Option<&Node<V>> {
+        if !self.table.is_empty() {
+            return match self.table.get(b.wrapping_sub(self.min) as usize) {
+                Some(&i) if i != 0 => self.children.get(i as usize - 1),
+                _ => None,
+            };
+        }
+        let keys = &self.keys[..];
+        if keys.len() <= 16 {
+            keys.iter().position(|&k| k == b).map(|i| &self.children[i])
+        } else {
+            keys.binary_search(&b).ok().map(|i| &self.children[i])
+        }
+    }
+
+    /// Rebuilds `table` after the set of children changed.
+    fn index_children(&mut self) {
+        self.table.clear();
+        let (Some(&lo), Some(&hi)) = (self.keys.first(), self.keys.last()) else {
+            return;
+        };
+        let n = self.keys.len();
+        let range = usize::from(hi - lo) + 1;
+        if !(4..=255).contains(&n) || range > 4 * n {
+            self.table.shrink_to_fit();
+            return;
+        }
+        self.min = lo;
+        self.table.resize(range, 0);
+        for (i, &k) in self.keys.iter().enumerate() {
+            self.table[usize::from(k - lo)] = i as u8 + 1;
+        }
     }
 
     /// The value at exactly `key`, created (with the nodes leading to it) if
@@ -80,6 +148,8 @@ impl<V: Slot> Node<V> {
                 Ok(i) => i,
                 Err(i) => {
                     n.children.insert(i, Node::new(key));
+                    n.keys.insert(i, first);
+                    n.index_children();
                     return &mut n.children[i].value;
                 }
             };
@@ -89,6 +159,7 @@ impl<V: Slot> Node<V> {
                 // child below it with the rest of its edge.
                 let mut old = std::mem::replace(&mut n.children[i], Node::new(&key[..l]));
                 old.edge = old.edge[l..].into();
+                n.children[i].keys.push(old.edge[0]);
                 n.children[i].children.push(old);
             }
             key = &key[l..];
@@ -119,11 +190,10 @@ impl<V: Slot> Node<V> {
             let Some(&first) = data.first() else {
                 return;
             };
-            let Ok(i) = n.child_index(first) else {
+            let Some(c) = n.find_child(first) else {
                 return;
             };
-            let c = &n.children[i];
-            match data.strip_prefix(&*c.edge) {
+            match strip_edge(data, &c.edge) {
                 Some(rest) => data = rest,
                 None => return,
             }
@@ -182,6 +252,8 @@ impl<V: Slot> Node<V> {
         match node.children.len() {
             0 => {
                 parent.children.remove(last);
+                parent.keys.remove(last);
+                parent.index_children();
                 if !is_root && parent.value.is_empty() && parent.children.len() == 1 {
                     merge_with_child(parent);
                 }
@@ -203,6 +275,9 @@ fn merge_with_child<V: Slot>(n: &mut Node<V>) {
     n.edge = edge.into();
     n.value = std::mem::take(&mut child.value);
     n.children = std::mem::take(&mut child.children);
+    n.keys = std::mem::take(&mut child.keys);
+    n.table = std::mem::take(&mut child.table);
+    n.min = child.min;
 }
 
 /// Subscriptions of a SUB/XSUB socket, counted.
@@ -387,6 +462,63 @@ mod tests {
         t.add(b"x");
         t.apply(|p| all.push(p.to_vec()));
         assert_eq!(all, vec![b"".to_vec(), b"x".to_vec()]);
+    }
+
+    /// Every node's `keys` are its children's first edge bytes, sorted.
+    fn assert_keys<V: Slot>(root: &Node<V>) {
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            let firsts: Vec<u8> = n.children.iter().map(|c| c.edge[0]).collect();
+            assert_eq!(n.keys, firsts);
+            for (i, &k) in firsts.iter().enumerate() {
+                assert!(std::ptr::eq(n.find_child(k).unwrap(), &n.children[i]));
+            }
+            assert!(n.table.len() <= 4 * n.children.len());
+            assert!(firsts.windows(2).all(|w| w[0] < w[1]));
+            stack.extend(n.children.iter());
+        }
+    }
+
+    #[test]
+    fn matches_a_naive_model_under_random_edits() {
+        // A small xorshift keeps the sequence reproducible without a crate.
+        let mut x: u32 = 0x9e37_79b9;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        // Dense letters (indexed nodes) and far-apart ones (searched nodes).
+        const ALPHABET: &[u8] = b"abcdef\x00\xff";
+        let mut t = SubTrie::default();
+        let mut model: std::collections::BTreeMap<Vec<u8>, u32> = Default::default();
+        for _ in 0..20000 {
+            let len = (next() % 5) as usize;
+            let key: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[next() as usize % ALPHABET.len()])
+                .collect();
+            if next() % 3 == 0 {
+                let had = model.get(&key).copied().unwrap_or(0);
+                assert_eq!(t.rm(&key), had == 1, "{key:?}");
+                if had > 1 {
+                    model.insert(key, had - 1);
+                } else {
+                    model.remove(&key);
+                }
+            } else {
+                let c = model.entry(key.clone()).or_insert(0);
+                *c += 1;
+                assert_eq!(t.add(&key), *c == 1);
+            }
+            assert_keys(&t.root);
+            let probe: Vec<u8> = (0..6)
+                .map(|_| ALPHABET[next() as usize % ALPHABET.len()])
+                .collect();
+            let want = model.keys().any(|k| probe.starts_with(k));
+            assert_eq!(t.check(&probe), want, "{probe:?}");
+        }
+        assert_eq!(t.num_prefixes(), model.len());
     }
 
     #[test]
