@@ -11,7 +11,7 @@
 //! the `mio::Waker` of their poll loop.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -26,11 +26,20 @@ pub(crate) enum Signal {
     Waker(mio::Waker),
 }
 
+/// The owner is idle: the next sender raises the signal.
+const ARMED: u8 = 0;
+/// A sender raised the signal; the owner has not cleared it yet.
+const SIGNALLED: u8 = 1;
+/// The owner is awake (or watching the queue): senders only queue.
+const QUIET: u8 = 2;
+
 /// A multi-producer, single-consumer command queue with a batched wake-up.
 pub(crate) struct Mailbox<C> {
     tx: Sender<C>,
     rx: Receiver<C>,
-    armed: AtomicBool,
+    /// [`ARMED`], [`SIGNALLED`] or [`QUIET`]. Knowing whether the signal
+    /// was raised spares the owner a read of the eventfd each time it arms.
+    state: AtomicU8,
     signal: Signal,
 }
 
@@ -42,7 +51,7 @@ impl<C> Mailbox<C> {
         Mailbox {
             tx,
             rx,
-            armed: AtomicBool::new(true),
+            state: AtomicU8::new(ARMED),
             signal,
         }
     }
@@ -56,7 +65,11 @@ impl<C> Mailbox<C> {
     pub fn send(&self, cmd: C) {
         // The receiver lives as long as the mailbox, so sending cannot fail.
         let _ = self.tx.send(cmd);
-        if self.armed.swap(false, Ordering::AcqRel) {
+        if self
+            .state
+            .compare_exchange(ARMED, SIGNALLED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
             match &self.signal {
                 Signal::Fd(s) => s.send(),
                 Signal::Waker(w) => {
@@ -82,11 +95,24 @@ impl<C> Mailbox<C> {
     /// and arms the mailbox. Returns `true` if the queue is still empty (the
     /// owner may sleep), `false` if a command slipped in (drain again).
     pub fn arm(&self) -> bool {
-        if let Signal::Fd(s) = &self.signal {
-            s.recv();
+        // A sender that raises the signal after the swap sees ARMED and
+        // leaves SIGNALLED behind, so the next arm clears it; its command is
+        // queued before, so the emptiness check below catches it.
+        if self.state.swap(ARMED, Ordering::SeqCst) == SIGNALLED {
+            if let Signal::Fd(s) = &self.signal {
+                s.recv();
+            }
         }
-        self.armed.store(true, Ordering::SeqCst);
         self.rx.is_empty()
+    }
+
+    /// Tells senders not to raise the signal: the owner is watching the
+    /// queue itself for a moment. It must [`arm`](Self::arm) before it
+    /// sleeps or hands control back to a poller of the signal.
+    pub fn quiet(&self) {
+        let _ = self
+            .state
+            .compare_exchange(ARMED, QUIET, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// Blocks until the signal is raised or the timeout passes (`None`:
@@ -127,5 +153,16 @@ mod tests {
         assert!(m.wait(Some(Duration::ZERO)).unwrap());
         assert!(!m.arm()); // command pending: do not sleep
         assert_eq!(m.try_recv(), Some(3));
+        assert!(m.arm());
+        assert!(!m.wait(Some(Duration::ZERO)).unwrap());
+        // Quiet: commands queue without a signal; arming finds them.
+        m.quiet();
+        m.send(4);
+        assert!(!m.wait(Some(Duration::ZERO)).unwrap());
+        assert!(!m.arm());
+        assert_eq!(m.try_recv(), Some(4));
+        assert!(m.arm());
+        m.send(5);
+        assert!(m.wait(Some(Duration::ZERO)).unwrap());
     }
 }

@@ -263,21 +263,6 @@ fn make_pattern(socket_type: i32, opts: &mut Options) -> Result<Box<dyn Pattern>
 /// context switches, several microseconds each. Returns whether a command
 /// arrived.
 fn spin_for_command(mailbox: &crate::mailbox::Mailbox<SocketCommand>) -> bool {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    // 0: unknown, 1: single CPU (never spin), 2: spin.
-    static MODE: AtomicU8 = AtomicU8::new(0);
-    let mode = match MODE.load(Ordering::Relaxed) {
-        0 => {
-            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let m = if cpus > 1 { 2 } else { 1 };
-            MODE.store(m, Ordering::Relaxed);
-            m
-        }
-        m => m,
-    };
-    if mode != 2 {
-        return false;
-    }
     let start = crate::util::ticks();
     loop {
         for _ in 0..16 {
@@ -290,6 +275,22 @@ fn spin_for_command(mailbox: &crate::mailbox::Mailbox<SocketCommand>) -> bool {
         if now < start || now - start > crate::util::TICKS_PER_MS / 500 {
             return false;
         }
+    }
+}
+
+/// Whether there is another CPU to run the peer while this thread spins.
+fn spinning_pays() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: unknown, 1: single CPU (never spin), 2: spin.
+    static MODE: AtomicU8 = AtomicU8::new(0);
+    match MODE.load(Ordering::Relaxed) {
+        0 => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let m = if cpus > 1 { 2 } else { 1 };
+            MODE.store(m, Ordering::Relaxed);
+            m == 2
+        }
+        m => m == 2,
     }
 }
 
@@ -403,10 +404,7 @@ impl SocketCore {
             Wait::Forever => Some(None),
         };
         if let Some(t) = timeout {
-            if self.shared.mailbox.is_empty()
-                && !spin_for_command(&self.shared.mailbox)
-                && self.arm()
-            {
+            if self.shared.mailbox.is_empty() && !self.spin_for_command() && self.arm() {
                 match self.shared.mailbox.wait(t) {
                     Ok(_) => {}
                     Err(e) if e.raw_os_error() == Some(libc::EINTR) => return Err(Error::EINTR),
@@ -420,6 +418,18 @@ impl SocketCore {
         }
         self.drain_mailbox();
         self.term_check()
+    }
+
+    /// Watches the mailbox for a moment before sleeping (see
+    /// [`spin_for_command`]), with senders told not to signal meanwhile:
+    /// waking a sleeper nobody has yet is a wasted eventfd write and read.
+    fn spin_for_command(&mut self) -> bool {
+        if !spinning_pays() {
+            return false;
+        }
+        self.shared.mailbox.quiet();
+        self.idle = false;
+        spin_for_command(&self.shared.mailbox)
     }
 
     /// Makes the mailbox signal the next command; `false` if one is pending.

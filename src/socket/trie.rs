@@ -21,17 +21,16 @@ struct Node<V> {
     value: V,
     /// Children sorted by the first byte of their edge.
     children: Vec<Node<V>>,
-    /// The first byte of each child's edge, in the same order: finding a
-    /// child searches these few contiguous bytes instead of loading every
+    /// How the matching walk finds a child without loading every
     /// candidate's edge from the heap (what made a message's match slower
-    /// as subscriptions grew).
-    keys: Vec<u8>,
-    /// For nodes with many, densely spread children: `table[b - min]` is
-    /// the index + 1 of the child starting with byte `b` (0: none), one load
-    /// instead of a search. Empty otherwise; never more than four bytes per
-    /// child, so a peer's subscriptions cannot make it outweigh them.
-    table: Vec<u8>,
-    min: u8,
+    /// as subscriptions grew). Either the first byte of each child's edge,
+    /// in order (as long as `children`), or for many densely spread
+    /// children a lookup table: the lowest first byte, then for each byte
+    /// from it the child's index + 1 (0: none). A table is longer than
+    /// `children` and never more than four bytes per child, so a peer's
+    /// subscriptions cannot make it outweigh them. One boxed slice keeps
+    /// a leaf's share at 16 bytes and no allocation.
+    index: Box<[u8]>,
 }
 
 impl<V> Drop for Node<V> {
@@ -87,29 +86,28 @@ impl<V: Slot> Node<V> {
             edge: edge.into(),
             value: V::default(),
             children: Vec::new(),
-            keys: Vec::new(),
-            table: Vec::new(),
-            min: 0,
+            index: Box::default(),
         }
     }
 
     fn child_index(&self, b: u8) -> Result<usize, usize> {
-        self.keys.binary_search(&b)
+        self.children.binary_search_by_key(&b, |c| c.edge[0])
     }
 
     /// The child whose edge starts with `b`, for the matching walk: most
-    /// nodes have a handful of children, and comparing all their keys at
-    /// once (no early exit, so no mispredicted branches; the compiler
-    /// vectorises it) is several times faster than a binary search.
+    /// nodes have a handful of children, and scanning their first bytes
+    /// is several times faster than a binary search.
     #[inline]
     fn find_child(&self, b: u8) -> Option<&Node<V>> {
-        if !self.table.is_empty() {
-            return match self.table.get(b.wrapping_sub(self.min) as usize) {
+        let index = &self.index[..];
+        if index.len() > self.children.len() {
+            let (min, table) = (index[0], &index[1..]);
+            return match table.get(b.wrapping_sub(min) as usize) {
                 Some(&i) if i != 0 => self.children.get(i as usize - 1),
                 _ => None,
             };
         }
-        let keys = &self.keys[..];
+        let keys = index;
         if keys.len() <= 16 {
             keys.iter().position(|&k| k == b).map(|i| &self.children[i])
         } else {
@@ -117,23 +115,25 @@ impl<V: Slot> Node<V> {
         }
     }
 
-    /// Rebuilds `table` after the set of children changed.
+    /// Rebuilds `index` after the set of children changed.
     fn index_children(&mut self) {
-        self.table.clear();
-        let (Some(&lo), Some(&hi)) = (self.keys.first(), self.keys.last()) else {
+        let keys: Vec<u8> = self.children.iter().map(|c| c.edge[0]).collect();
+        let (Some(&lo), Some(&hi)) = (keys.first(), keys.last()) else {
+            self.index = Box::default();
             return;
         };
-        let n = self.keys.len();
+        let n = keys.len();
         let range = usize::from(hi - lo) + 1;
         if !(4..=255).contains(&n) || range > 4 * n {
-            self.table.shrink_to_fit();
+            self.index = keys.into();
             return;
         }
-        self.min = lo;
-        self.table.resize(range, 0);
-        for (i, &k) in self.keys.iter().enumerate() {
-            self.table[usize::from(k - lo)] = i as u8 + 1;
+        let mut table = vec![0u8; 1 + range];
+        table[0] = lo;
+        for (i, &k) in keys.iter().enumerate() {
+            table[1 + usize::from(k - lo)] = i as u8 + 1;
         }
+        self.index = table.into();
     }
 
     /// The value at exactly `key`, created (with the nodes leading to it) if
@@ -147,8 +147,11 @@ impl<V: Slot> Node<V> {
             let i = match n.child_index(first) {
                 Ok(i) => i,
                 Err(i) => {
+                    // Exact growth: a node's children are never many, and
+                    // doubling would leave most subscriptions' nodes with
+                    // slack (the trie's memory must follow what it holds).
+                    n.children.reserve_exact(1);
                     n.children.insert(i, Node::new(key));
-                    n.keys.insert(i, first);
                     n.index_children();
                     return &mut n.children[i].value;
                 }
@@ -159,8 +162,9 @@ impl<V: Slot> Node<V> {
                 // child below it with the rest of its edge.
                 let mut old = std::mem::replace(&mut n.children[i], Node::new(&key[..l]));
                 old.edge = old.edge[l..].into();
-                n.children[i].keys.push(old.edge[0]);
+                n.children[i].children.reserve_exact(1);
                 n.children[i].children.push(old);
+                n.children[i].index_children();
             }
             key = &key[l..];
             n = &mut n.children[i];
@@ -252,7 +256,7 @@ impl<V: Slot> Node<V> {
         match node.children.len() {
             0 => {
                 parent.children.remove(last);
-                parent.keys.remove(last);
+                parent.children.shrink_to_fit();
                 parent.index_children();
                 if !is_root && parent.value.is_empty() && parent.children.len() == 1 {
                     merge_with_child(parent);
@@ -275,9 +279,7 @@ fn merge_with_child<V: Slot>(n: &mut Node<V>) {
     n.edge = edge.into();
     n.value = std::mem::take(&mut child.value);
     n.children = std::mem::take(&mut child.children);
-    n.keys = std::mem::take(&mut child.keys);
-    n.table = std::mem::take(&mut child.table);
-    n.min = child.min;
+    n.index = std::mem::take(&mut child.index);
 }
 
 /// Subscriptions of a SUB/XSUB socket, counted.
@@ -464,16 +466,18 @@ mod tests {
         assert_eq!(all, vec![b"".to_vec(), b"x".to_vec()]);
     }
 
-    /// Every node's `keys` are its children's first edge bytes, sorted.
+    /// Every node's index finds each of its children, and stays small.
     fn assert_keys<V: Slot>(root: &Node<V>) {
         let mut stack = vec![root];
         while let Some(n) = stack.pop() {
             let firsts: Vec<u8> = n.children.iter().map(|c| c.edge[0]).collect();
-            assert_eq!(n.keys, firsts);
             for (i, &k) in firsts.iter().enumerate() {
                 assert!(std::ptr::eq(n.find_child(k).unwrap(), &n.children[i]));
             }
-            assert!(n.table.len() <= 4 * n.children.len());
+            assert!(n.index.len() <= 1 + 4 * n.children.len());
+            if n.index.len() <= n.children.len() {
+                assert_eq!(&n.index[..], &firsts[..]);
+            }
             assert!(firsts.windows(2).all(|w| w[0] < w[1]));
             stack.extend(n.children.iter());
         }
