@@ -33,6 +33,9 @@ pub const CHUNK: usize = 256;
 /// Value of `published` while the reader sleeps.
 const ASLEEP: u64 = u64::MAX;
 
+/// Cache-line aligned, slots first: a 64-byte message then fills exactly
+/// one line, and handing it to the other thread moves one line, not two.
+#[repr(C, align(64))]
 struct Chunk<T> {
     slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
     next: AtomicPtr<Chunk<T>>,
