@@ -191,3 +191,45 @@ fn peer_connect_returns_routing_id() {
         Error::ENOTSUP
     );
 }
+
+/// Closing a sender with linger delivers everything it accepted, even when
+/// the kernel's buffers are full at that moment: the session used to make
+/// one last write when its pipe was done and drop what did not fit.
+#[test]
+fn linger_delivers_the_tail_through_full_buffers() {
+    const N: usize = 20_000;
+    for ep in ["tcp://127.0.0.1:*", tmp_ipc("linger-tail").as_str()] {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::PULL).unwrap();
+        pull.set_rcvhwm(100).unwrap();
+        pull.set_rcvbuf(4096).unwrap();
+        let ep = bound(&pull, ep);
+        let reader = thread::spawn(move || {
+            let mut got = 0;
+            pull.set_rcvtimeo(3000).unwrap();
+            while pull.recv_bytes(0).is_ok() {
+                got += 1;
+                // A slow reader keeps the sender's kernel buffer full.
+                if got % 1000 == 0 {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                if got == N {
+                    break;
+                }
+            }
+            got
+        });
+        let sctx = Context::new();
+        let push = sctx.socket(SocketType::PUSH).unwrap();
+        push.set_sndbuf(4096).unwrap();
+        push.set_sndhwm(0).unwrap();
+        push.connect(&ep).unwrap();
+        for i in 0..N {
+            push.send(format!("{i:010}").as_str(), 0).unwrap();
+        }
+        // Linger is infinite: closing waits until every byte is written.
+        drop(push);
+        drop(sctx);
+        assert_eq!(reader.join().unwrap(), N, "{ep}: messages lost at close");
+    }
+}

@@ -104,6 +104,13 @@ pub(crate) struct Session {
     connect_timeout_at: Option<Instant>,
     current_ivl: i32,
     linger_at: Option<Instant>,
+    /// Terminating, every message handed to the engine: finish once its
+    /// output has reached the socket (or linger runs out, or the
+    /// connection fails), not before: what was accepted within linger
+    /// must not be cut short by a full socket buffer.
+    flushing: bool,
+    /// The linger of the termination in progress is not zero.
+    linger_flush: bool,
     pending: bool,
     done: bool,
     incomplete_in: bool,
@@ -147,6 +154,8 @@ impl Session {
             connect_timeout_at: None,
             current_ivl: -1,
             linger_at: None,
+            flushing: false,
+            linger_flush: false,
             pending: false,
             done: false,
             incomplete_in: false,
@@ -594,12 +603,20 @@ impl Session {
         env.drop_pipe_key(key);
         if self.pipe.as_ref().is_some_and(|(k, _)| *k == key) {
             self.pipe = None;
-            self.linger_at = None;
             self.stalled = None;
         } else {
             self.old_pipes.retain(|(k, _)| *k != key);
         }
         if self.pending && self.pipe.is_none() && self.old_pipes.is_empty() {
+            let unsent = self
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.engine.pending_output() > 0);
+            if unsent && self.linger_at.is_none_or(|t| t > env.now) && self.linger_flush {
+                // pump finishes once the output is written.
+                self.flushing = true;
+                return;
+            }
             self.finish(env);
         } else if !self.pending && self.pipe.is_none() && self.options.raw_socket {
             // A raw socket closed the connection (empty frame): no reconnect.
@@ -622,6 +639,10 @@ impl Session {
             self.linger_at = None;
             if let Some((_, p)) = self.pipe.as_mut() {
                 p.terminate(false);
+            }
+            if self.flushing {
+                self.finish(env);
+                return;
             }
         }
         if let Some(c) = self.conn.as_mut() {
@@ -649,6 +670,7 @@ impl Session {
             return;
         }
         self.pending = true;
+        self.linger_flush = linger != 0;
         if let Some((_, p)) = self.pipe.as_mut() {
             if linger > 0 {
                 self.linger_at = Some(env.now + Duration::from_millis(linger as u64));
@@ -1014,7 +1036,12 @@ impl Session {
                     }
                 }
             }
+            let flushed = conn.engine.pending_output() == 0;
             self.conn = Some(conn);
+            if self.flushing && flushed {
+                self.finish(env);
+                return;
+            }
             if !progress {
                 break;
             }
@@ -1039,6 +1066,11 @@ impl Session {
     }
 
     fn engine_error(&mut self, env: &mut Env<'_>, e: EngineError) {
+        if self.flushing {
+            // Nothing is left to deliver to anyone.
+            self.finish(env);
+            return;
+        }
         let Some(mut conn) = self.conn.take() else {
             return;
         };
