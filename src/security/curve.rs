@@ -23,10 +23,9 @@ use curve25519_dalek::montgomery::MontgomeryPoint;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::null::{accept_properties, parse_error_command, ready_command};
-use super::{zap, Config, Failure, Mechanism, Status};
+use super::{zap, Config, Failure, Mechanism, PeerState, Status};
 use crate::constants::*;
 use crate::msg::{flags, Message};
-use crate::zmtp::properties::Property;
 
 const HELLO: &[u8] = b"\x05HELLO";
 const WELCOME: &[u8] = b"\x07WELCOME";
@@ -378,12 +377,8 @@ pub struct Curve {
     cookie_key: Option<XSalsa20Poly1305>,
     /// The operating system gave no random bytes for our short-term key.
     no_entropy: bool,
-    zap_request: Option<Vec<Message>>,
-    zap: Option<zap::Reply>,
-    zap_props: Vec<Property>,
-    peer_id: Vec<u8>,
-    props: Vec<Property>,
-    failure: Option<Failure>,
+    /// What the handshake learned of the peer, and the ZAP exchange.
+    peer: PeerState,
 }
 
 impl Curve {
@@ -412,12 +407,7 @@ impl Curve {
             cookie: [0; 96],
             cookie_key: None,
             no_entropy,
-            zap_request: None,
-            zap: None,
-            zap_props: Vec::new(),
-            peer_id: Vec::new(),
-            props: Vec::new(),
-            failure: None,
+            peer: PeerState::default(),
         }
     }
 
@@ -525,8 +515,8 @@ impl Curve {
             &plain,
             self.cfg.socket_type,
             self.cfg.recv_routing_id,
-            &mut self.peer_id,
-            &mut self.props,
+            &mut self.peer.peer_id,
+            &mut self.peer.props,
         )
         // libzmq's client reports every metadata defect, including an
         // incompatible Socket-Type, as invalid metadata.
@@ -539,7 +529,7 @@ impl Curve {
         if !matches!(self.state, State::ExpectWelcome | State::ExpectReady) {
             return Err(unexpected());
         }
-        self.failure = Some(parse_error_command(data)?);
+        self.peer.failure = Some(parse_error_command(data)?);
         self.state = State::ErrorReceived;
         Ok(())
     }
@@ -673,12 +663,12 @@ impl Curve {
             &plain[128..],
             self.cfg.socket_type,
             self.cfg.recv_routing_id,
-            &mut self.peer_id,
-            &mut self.props,
+            &mut self.peer.peer_id,
+            &mut self.peer.props,
         )
         .map_err(|_| Failure::Other)?;
         if next == State::WaitingForZapReply {
-            self.zap_request = Some(zap::request(&self.cfg, b"CURVE", &[&client_key]));
+            self.peer.zap_request = Some(zap::request(&self.cfg, b"CURVE", &[&client_key]));
         }
         self.state = next;
         Ok(())
@@ -710,7 +700,7 @@ impl Mechanism for Curve {
             State::SendingReady => (self.produce_ready()?, State::Ready),
             State::SendingError => {
                 self.state = State::ErrorSent;
-                let status = self.zap.as_ref().map_or(*b"500", |r| r.status);
+                let status = self.peer.zap.as_ref().map_or(*b"500", |r| r.status);
                 return Ok(zap::error_command(&status));
             }
             _ => return Ok(None),
@@ -734,6 +724,14 @@ impl Mechanism for Curve {
         }
     }
 
+    fn peer(&self) -> &PeerState {
+        &self.peer
+    }
+
+    fn peer_mut(&mut self) -> &mut PeerState {
+        &mut self.peer
+    }
+
     fn status(&self) -> Status {
         match self.state {
             State::Ready => Status::Ready,
@@ -742,43 +740,17 @@ impl Mechanism for Curve {
         }
     }
 
-    fn peer_routing_id(&self) -> Vec<u8> {
-        self.peer_id.clone()
-    }
-
-    fn properties(&self) -> &[Property] {
-        &self.props
-    }
-
-    fn zap_properties(&self) -> &[Property] {
-        &self.zap_props
-    }
-
-    fn user_id(&self) -> &[u8] {
-        self.zap.as_ref().map_or(&[], |r| &r.user_id)
-    }
-
-    fn take_failure_event(&mut self) -> Option<Failure> {
-        self.failure.take()
-    }
-
-    fn take_zap_request(&mut self) -> Option<Vec<Message>> {
-        self.zap_request.take()
-    }
-
     fn zap_reply(&mut self, reply: zap::Reply) -> Result<(), Failure> {
         if self.state != State::WaitingForZapReply {
             return Err(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED));
         }
-        self.failure = reply.failure();
         // 300 is a temporary failure: the client is dropped without ERROR.
         self.state = match reply.status[0] {
             b'2' => State::SendingReady,
             b'3' => State::ErrorSent,
             _ => State::SendingError,
         };
-        self.zap_props = reply.properties();
-        self.zap = Some(reply);
+        self.peer.record_zap_reply(reply);
         Ok(())
     }
 
@@ -950,7 +922,9 @@ mod tests {
         assert_eq!((s.codec.nonce, s.codec.peer_nonce), (2, 2));
 
         assert_eq!(s.peer_routing_id(), b"C");
-        let has = |p: &[Property], k: &str, v: &[u8]| p.iter().any(|(n, x)| n == k && x == v);
+        let has = |p: &[crate::zmtp::properties::Property], k: &str, v: &[u8]| {
+            p.iter().any(|(n, x)| n == k && x == v)
+        };
         assert!(has(s.properties(), "Socket-Type", b"DEALER"));
         assert!(has(s.properties(), "X-Hello", b"World"));
         assert!(has(c.properties(), "Socket-Type", b"ROUTER"));

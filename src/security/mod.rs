@@ -72,8 +72,39 @@ pub struct Config {
     pub curve_server_key: [u8; 32],
 }
 
+/// What every mechanism learns of its peer during the handshake, and the
+/// ZAP exchange in flight; the [`Mechanism`] accessors read it.
+#[derive(Default)]
+pub struct PeerState {
+    /// A request for the ZAP handler, until the engine takes it.
+    pub zap_request: Option<Vec<Message>>,
+    /// The ZAP handler's reply, once it came.
+    pub zap: Option<zap::Reply>,
+    /// Properties from the ZAP reply (metadata frame and User-Id).
+    pub zap_props: Vec<Property>,
+    /// The peer's routing id (its Identity property).
+    pub peer_id: Vec<u8>,
+    /// The peer's metadata properties.
+    pub props: Vec<Property>,
+    /// An authentication failure event for the engine to report.
+    pub failure: Option<Failure>,
+}
+
+impl PeerState {
+    /// Keeps a ZAP reply: its failure event, its properties and itself.
+    pub fn record_zap_reply(&mut self, reply: zap::Reply) {
+        self.failure = reply.failure();
+        self.zap_props = reply.properties();
+        self.zap = Some(reply);
+    }
+}
+
 /// A security mechanism's handshake and, once ready, its framing of traffic.
 pub trait Mechanism: Send {
+    /// What the handshake learned of the peer so far.
+    fn peer(&self) -> &PeerState;
+    /// The same, to take events and requests out of.
+    fn peer_mut(&mut self) -> &mut PeerState;
     /// The next handshake command to send, if one is due now.
     fn next_handshake_command(&mut self) -> Result<Option<Message>, Failure>;
     /// Processes a handshake command from the peer.
@@ -81,26 +112,30 @@ pub trait Mechanism: Send {
     /// Where the handshake stands.
     fn status(&self) -> Status;
     /// The peer's routing id (its Identity property), if it sent one.
-    fn peer_routing_id(&self) -> Vec<u8>;
+    fn peer_routing_id(&self) -> Vec<u8> {
+        self.peer().peer_id.clone()
+    }
     /// The peer's metadata properties from the handshake.
-    fn properties(&self) -> &[Property];
+    fn properties(&self) -> &[Property] {
+        &self.peer().props
+    }
     /// Properties the ZAP handler returned (its metadata frame and User-Id);
     /// they take precedence over the peer's own.
     fn zap_properties(&self) -> &[Property] {
-        &[]
+        &self.peer().zap_props
     }
     /// The authenticated user id (ZAP), if any.
     fn user_id(&self) -> &[u8] {
-        &[]
+        self.peer().zap.as_ref().map_or(&[], |r| &r.user_id)
     }
     /// Authentication failure events raised during the handshake (e.g. an
     /// ERROR command with a ZAP status), drained by the engine.
     fn take_failure_event(&mut self) -> Option<Failure> {
-        None
+        self.peer_mut().failure.take()
     }
     /// A request for the ZAP handler, whole (delimiter first), when one is due.
     fn take_zap_request(&mut self) -> Option<Vec<Message>> {
-        None
+        self.peer_mut().zap_request.take()
     }
     /// The ZAP handler's reply, already checked for form by `zap::parse_reply`.
     fn zap_reply(&mut self, _reply: zap::Reply) -> Result<(), Failure> {

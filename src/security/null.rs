@@ -5,7 +5,7 @@
 //! handler first (libzmq src/null_mechanism.cpp) and answers a refusal with
 //! ERROR instead of READY.
 
-use super::{zap, Config, Failure, Mechanism, Status};
+use super::{zap, Config, Failure, Mechanism, PeerState, Status};
 use crate::constants::*;
 use crate::msg::{flags, Message};
 use crate::zmtp::properties::{self, Property};
@@ -17,13 +17,9 @@ pub struct Null {
     error_sent: bool,
     ready_received: bool,
     error_received: bool,
-    zap_request: Option<Vec<Message>>,
+    /// What the handshake learned of the peer, and the ZAP exchange.
+    peer: PeerState,
     zap_requested: bool,
-    zap: Option<zap::Reply>,
-    zap_props: Vec<Property>,
-    peer_id: Vec<u8>,
-    props: Vec<Property>,
-    failure: Option<Failure>,
 }
 
 impl Null {
@@ -35,13 +31,8 @@ impl Null {
             error_sent: false,
             ready_received: false,
             error_received: false,
-            zap_request: None,
+            peer: PeerState::default(),
             zap_requested: false,
-            zap: None,
-            zap_props: Vec::new(),
-            peer_id: Vec::new(),
-            props: Vec::new(),
-            failure: None,
         }
     }
 }
@@ -114,20 +105,20 @@ impl Mechanism for Null {
         }
         // ZAP only with a domain (libzmq's zap_required), and only when a
         // handler is bound, unless ZMQ_ZAP_ENFORCE_DOMAIN demands one.
-        if !self.cfg.zap_domain.is_empty() && self.zap.is_none() {
+        if !self.cfg.zap_domain.is_empty() && self.peer.zap.is_none() {
             if self.zap_requested {
                 return Ok(None);
             }
             if self.cfg.zap_handler {
                 self.zap_requested = true;
-                self.zap_request = Some(zap::request(&self.cfg, b"NULL", &[]));
+                self.peer.zap_request = Some(zap::request(&self.cfg, b"NULL", &[]));
                 return Ok(None);
             }
             if self.cfg.zap_enforce_domain {
                 return Err(Failure::NoDetail(libc::EFAULT));
             }
         }
-        if let Some(reply) = self.zap.as_ref().filter(|r| !r.ok()) {
+        if let Some(reply) = self.peer.zap.as_ref().filter(|r| !r.ok()) {
             self.error_sent = true;
             return Ok(zap::error_command(&reply.status));
         }
@@ -153,11 +144,11 @@ impl Mechanism for Null {
                 &data[6..],
                 self.cfg.socket_type,
                 self.cfg.recv_routing_id,
-                &mut self.peer_id,
-                &mut self.props,
+                &mut self.peer.peer_id,
+                &mut self.peer.props,
             )
         } else if data.starts_with(b"\x05ERROR") {
-            self.failure = Some(parse_error_command(data)?);
+            self.peer.failure = Some(parse_error_command(data)?);
             self.error_received = true;
             Ok(())
         } else {
@@ -165,6 +156,14 @@ impl Mechanism for Null {
                 ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
             ))
         }
+    }
+
+    fn peer(&self) -> &PeerState {
+        &self.peer
+    }
+
+    fn peer_mut(&mut self) -> &mut PeerState {
+        &mut self.peer
     }
 
     fn status(&self) -> Status {
@@ -179,37 +178,11 @@ impl Mechanism for Null {
         }
     }
 
-    fn peer_routing_id(&self) -> Vec<u8> {
-        self.peer_id.clone()
-    }
-
-    fn properties(&self) -> &[Property] {
-        &self.props
-    }
-
-    fn zap_properties(&self) -> &[Property] {
-        &self.zap_props
-    }
-
-    fn user_id(&self) -> &[u8] {
-        self.zap.as_ref().map_or(&[], |r| &r.user_id)
-    }
-
-    fn take_failure_event(&mut self) -> Option<Failure> {
-        self.failure.take()
-    }
-
-    fn take_zap_request(&mut self) -> Option<Vec<Message>> {
-        self.zap_request.take()
-    }
-
     fn zap_reply(&mut self, reply: zap::Reply) -> Result<(), Failure> {
-        if !self.zap_requested || self.zap.is_some() {
+        if !self.zap_requested || self.peer.zap.is_some() {
             return Err(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED));
         }
-        self.failure = reply.failure();
-        self.zap_props = reply.properties();
-        self.zap = Some(reply);
+        self.peer.record_zap_reply(reply);
         Ok(())
     }
 }

@@ -6,10 +6,9 @@
 //! a server without a ZAP handler refuses every client.
 
 use super::null::{accept_properties, parse_error_command, ready_command};
-use super::{zap, Config, Failure, Mechanism, Status};
+use super::{zap, Config, Failure, Mechanism, PeerState, Status};
 use crate::constants::*;
 use crate::msg::{flags, Message};
-use crate::zmtp::properties::Property;
 
 const HELLO: &[u8] = b"\x05HELLO";
 const WELCOME: &[u8] = b"\x07WELCOME";
@@ -41,12 +40,8 @@ enum State {
 pub struct Plain {
     cfg: Config,
     state: State,
-    zap_request: Option<Vec<Message>>,
-    zap: Option<zap::Reply>,
-    zap_props: Vec<Property>,
-    peer_id: Vec<u8>,
-    props: Vec<Property>,
-    failure: Option<Failure>,
+    /// What the handshake learned of the peer, and the ZAP exchange.
+    peer: PeerState,
 }
 
 impl Plain {
@@ -60,12 +55,7 @@ impl Plain {
         Plain {
             cfg,
             state,
-            zap_request: None,
-            zap: None,
-            zap_props: Vec::new(),
-            peer_id: Vec::new(),
-            props: Vec::new(),
-            failure: None,
+            peer: PeerState::default(),
         }
     }
 
@@ -94,7 +84,7 @@ impl Plain {
         if !self.cfg.zap_handler {
             return Err(Failure::NoDetail(libc::EFAULT));
         }
-        self.zap_request = Some(zap::request(&self.cfg, b"PLAIN", &[user, pass]));
+        self.peer.zap_request = Some(zap::request(&self.cfg, b"PLAIN", &[user, pass]));
         self.state = State::WaitingForZapReply;
         Ok(())
     }
@@ -135,7 +125,7 @@ impl Mechanism for Plain {
             ),
             State::SendingError => {
                 self.state = State::ErrorSent;
-                let status = self.zap.as_ref().map_or(*b"500", |r| r.status);
+                let status = self.peer.zap.as_ref().map_or(*b"500", |r| r.status);
                 return Ok(zap::error_command(&status));
             }
             _ => return Ok(None),
@@ -167,8 +157,8 @@ impl Mechanism for Plain {
                         &data[INITIATE.len()..],
                         self.cfg.socket_type,
                         self.cfg.recv_routing_id,
-                        &mut self.peer_id,
-                        &mut self.props,
+                        &mut self.peer.peer_id,
+                        &mut self.peer.props,
                     )?;
                     self.state = State::SendingReady;
                     Ok(())
@@ -195,8 +185,8 @@ impl Mechanism for Plain {
                 &data[READY.len()..],
                 self.cfg.socket_type,
                 self.cfg.recv_routing_id,
-                &mut self.peer_id,
-                &mut self.props,
+                &mut self.peer.peer_id,
+                &mut self.peer.props,
             )
             .map_err(|f| match f {
                 Failure::Protocol(_) => Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA),
@@ -211,12 +201,20 @@ impl Mechanism for Plain {
             ) {
                 return Err(unexpected());
             }
-            self.failure = Some(parse_error_command(data)?);
+            self.peer.failure = Some(parse_error_command(data)?);
             self.state = State::ErrorReceived;
             Ok(())
         } else {
             Err(unexpected())
         }
+    }
+
+    fn peer(&self) -> &PeerState {
+        &self.peer
+    }
+
+    fn peer_mut(&mut self) -> &mut PeerState {
+        &mut self.peer
     }
 
     fn status(&self) -> Status {
@@ -227,42 +225,16 @@ impl Mechanism for Plain {
         }
     }
 
-    fn peer_routing_id(&self) -> Vec<u8> {
-        self.peer_id.clone()
-    }
-
-    fn properties(&self) -> &[Property] {
-        &self.props
-    }
-
-    fn zap_properties(&self) -> &[Property] {
-        &self.zap_props
-    }
-
-    fn user_id(&self) -> &[u8] {
-        self.zap.as_ref().map_or(&[], |r| &r.user_id)
-    }
-
-    fn take_failure_event(&mut self) -> Option<Failure> {
-        self.failure.take()
-    }
-
-    fn take_zap_request(&mut self) -> Option<Vec<Message>> {
-        self.zap_request.take()
-    }
-
     fn zap_reply(&mut self, reply: zap::Reply) -> Result<(), Failure> {
         if self.state != State::WaitingForZapReply {
             return Err(Failure::Protocol(ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED));
         }
-        self.failure = reply.failure();
         self.state = match reply.status[0] {
             b'2' => State::SendingWelcome,
             b'3' => State::ErrorSent,
             _ => State::SendingError,
         };
-        self.zap_props = reply.properties();
-        self.zap = Some(reply);
+        self.peer.record_zap_reply(reply);
         Ok(())
     }
 }
