@@ -413,9 +413,24 @@ impl Ctx {
             .retain(|_, ep| ep.socket.id != socket_id);
     }
 
-    /// The socket bound to an inproc endpoint, if any.
+    /// Whether a socket is bound to an inproc endpoint.
+    pub(crate) fn has_endpoint(&self, name: &str) -> bool {
+        self.inproc.lock().endpoints.contains_key(name)
+    }
+
+    /// The socket bound to an inproc endpoint, for a connect: the caller
+    /// must send it a `Bind` command. The binder's count of binds in flight
+    /// goes up under the registry lock, as libzmq's find_endpoint does: a
+    /// binder that is closing unregisters under the same lock, so it either
+    /// is not found or waits for this bind before it may be destroyed.
+    /// (Counting after the lock was released let the reaper destroy the
+    /// binder in between, and the connecter's pipe then waited forever for
+    /// a peer that would never acknowledge its termination.)
     pub(crate) fn find_endpoint(&self, name: &str) -> Option<InprocEndpoint> {
-        self.inproc.lock().endpoints.get(name).cloned()
+        let inproc = self.inproc.lock();
+        let ep = inproc.endpoints.get(name)?;
+        ep.socket.sent_seqnum.fetch_add(1, Ordering::AcqRel);
+        Some(ep.clone())
     }
 
     /// Parks a connect until the endpoint is bound. Fails (handing the

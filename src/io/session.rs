@@ -289,7 +289,7 @@ impl Session {
     ) {
         let fd = stream.fd();
         let mut cfg = EngineConfig::from_options(&self.options, stream.peer_address(), fd);
-        cfg.zap_handler = cfg.zap_enabled && env.ctx.find_endpoint(zap::ENDPOINT).is_some();
+        cfg.zap_handler = cfg.zap_enabled && env.ctx.has_endpoint(zap::ENDPOINT);
         let mut engine = Engine::new(cfg, env.now);
         let early_error = engine.feed(early, env.now).err();
         self.req_state = ReqState::Bottom;
@@ -766,10 +766,6 @@ impl Session {
                 id.set_flags(flags::ROUTING_ID);
                 let _ = ours.write(id);
             }
-            handler
-                .socket
-                .sent_seqnum
-                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             handler
                 .socket
                 .mailbox

@@ -1065,7 +1065,6 @@ impl SocketCore {
                             &peer.options.disconnect_msg,
                         )));
                     }
-                    peer.socket.sent_seqnum.fetch_add(1, Ordering::AcqRel);
                     peer.socket
                         .mailbox
                         .send(SocketCommand::Bind(Box::new(theirs)));
