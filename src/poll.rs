@@ -28,6 +28,10 @@ pub trait Item {
 
 /// Polls `items` for up to `timeout_ms` (-1 forever); returns how many have events.
 pub fn poll<I: Item>(items: &mut [I], timeout_ms: i64) -> Result<i32> {
+    // Nothing from an earlier call survives, whatever this one returns.
+    for item in items.iter_mut() {
+        item.set_revents(0);
+    }
     if items.is_empty() {
         if timeout_ms == 0 {
             return Ok(0);

@@ -78,15 +78,19 @@ pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
 }
 
 /// Initialises a message of `size` bytes, to be filled through zmq_msg_data
-/// (their initial contents are unspecified, as in libzmq).
+/// (libzmq leaves them unspecified; ours are zero).
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
     boundary("zmq_msg_init_size", || {
         if msg.is_null() {
             return fail(Error::EFAULT, -1);
         }
-        // SAFETY: libzmq's contract: the caller fills the body before use.
-        match unsafe { Message::try_with_size_uninit(size) } {
+        // Zeroed, not left uninitialised as libzmq does: callers may send
+        // the body unfilled (libzmq's own remote_thr does), and every Rust
+        // reader of it (encoder, CURVE, subscription matching, an inproc
+        // receiver) would then read uninitialised memory. BENCHMARKS.md
+        // records what the zeroing costs.
+        match Message::try_with_size(size) {
             Ok(m) => {
                 // SAFETY: non-null pointer to the caller's zmq_msg_t.
                 unsafe { store(msg, m) };

@@ -106,6 +106,11 @@ pub unsafe extern "C" fn zmq_poll(
             // SAFETY: the caller passes nitems items at items.
             unsafe { std::slice::from_raw_parts_mut(items, nitems as usize) }
         };
+        // Zeroed first, as libzmq does: a caller that looks at revents
+        // after an error (EINTR above all) must not see an earlier call's.
+        for item in slice.iter_mut() {
+            item.revents = 0;
+        }
         // SAFETY: socket fields are handles from zmq_socket or NULL.
         let Some(mut polled) = (unsafe { to_items(slice) }) else {
             return -1;

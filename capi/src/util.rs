@@ -295,10 +295,13 @@ pub extern "C" fn zmq_threadstart(
             return fail(Error::EINVAL, ptr::null_mut());
         };
         let a = ThreadArg(f, arg);
-        let handle = std::thread::spawn(move || {
-            let a = a;
-            // SAFETY: the caller's thread function with its own argument.
-            unsafe { (a.0)(a.1) }
+        // As libzmq's threads, this one blocks every signal.
+        let handle = zmqrs::util::with_signals_blocked(|| {
+            std::thread::spawn(move || {
+                let a = a;
+                // SAFETY: the caller's thread function with its own argument.
+                unsafe { (a.0)(a.1) }
+            })
         });
         Box::into_raw(Box::new(handle)) as *mut c_void
     })

@@ -22,6 +22,9 @@
 //! date), because `cargo test` does not build a cdylib. Needs gcc, g++, nm
 //! and objdump.
 
+mod common;
+
+use common::{library, our_include, root_dir, run, scratch, soname_dir};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
@@ -36,17 +39,6 @@ const SYS_INCLUDES: &str =
     "#include <errno.h>\n#include <stddef.h>\n#include <stdio.h>\n#include <stdint.h>\n#include <signal.h>\n";
 
 const MARKER: &str = "zmqrs_abi_marker_";
-
-fn root_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("capi/ has a parent")
-        .to_path_buf()
-}
-
-fn our_include() -> PathBuf {
-    root_dir().join("include")
-}
 
 /// The vendor/include directory of zeromq-src (libzmq 4.3.5's headers).
 fn libzmq_include() -> &'static Path {
@@ -105,52 +97,6 @@ fn libzmq_include() -> &'static Path {
     })
 }
 
-/// A fresh scratch directory for one check; removed when the check passes,
-/// kept (under target/tmp/abi-<pid>/) for a look when it fails.
-struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = fs::remove_dir_all(&self.0);
-            if let Some(parent) = self.0.parent() {
-                let _ = fs::remove_dir(parent);
-            }
-        }
-    }
-}
-
-fn scratch(name: &str) -> Scratch {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("abi-{}", std::process::id()))
-        .join(name);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("create scratch directory");
-    Scratch(dir)
-}
-
-/// Runs a command; its stdout, or a panic with its stderr.
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
 fn draft_flag(cmd: &mut Command, draft: bool) -> &mut Command {
     if draft {
         cmd.arg("-DZMQ_BUILD_DRAFT_API");
@@ -164,50 +110,6 @@ fn mode(draft: bool) -> &'static str {
     } else {
         "without ZMQ_BUILD_DRAFT_API"
     }
-}
-
-// ---- the library under test ----------------------------------------------
-
-/// target/<profile>/libzmq.so, built for the profile of this test.
-fn library() -> &'static Path {
-    static LIB: OnceLock<PathBuf> = OnceLock::new();
-    LIB.get_or_init(|| {
-        // This test runs as target/<profile>/deps/abi-<hash>.
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>")
-            .to_path_buf();
-        let profile = profile_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("debug")
-            .to_string();
-        let target_dir = profile_dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "zmq-capi", "--target-dir"])
-            .arg(target_dir)
-            .current_dir(root_dir());
-        match profile.as_str() {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
-            }
-            other => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        run(&mut cmd);
-        let lib = profile_dir.join("libzmq.so");
-        assert!(
-            lib.is_file(),
-            "{} is missing after cargo build -p zmq-capi",
-            lib.display()
-        );
-        lib
-    })
 }
 
 // ---- reading headers through the preprocessor ----------------------------
@@ -595,15 +497,6 @@ fn link_program(functions: &BTreeSet<String>, cxx: bool) -> String {
          return 0;\n}}\n",
         list.join(",\n")
     )
-}
-
-/// A directory under `dir` where the library under test is found by its
-/// SONAME, libzmq.so.5, as the dynamic linker looks for it.
-fn soname_dir(dir: &Path) -> PathBuf {
-    let libdir = dir.join("lib");
-    fs::create_dir_all(&libdir).expect("create lib dir");
-    std::os::unix::fs::symlink(library(), libdir.join("libzmq.so.5")).expect("symlink libzmq.so.5");
-    libdir
 }
 
 #[test]

@@ -432,7 +432,8 @@ impl IoLoop {
 }
 
 /// Spawns a background thread named like libzmq's (`ZMQbg/<name>`, with the
-/// context's prefix), applying the context's scheduling options. A panic in
+/// context's prefix), applying the context's scheduling options, with every
+/// signal blocked (see [`crate::sys::with_signals_blocked`]). A panic in
 /// a background thread aborts the process: a dead I/O thread or reaper would
 /// otherwise hang `zmq_ctx_term` forever.
 pub(crate) fn spawn_background<F>(opts: &CtxOptions, name: &str, f: F) -> io::Result<JoinHandle<()>>
@@ -452,11 +453,13 @@ where
         opts.thread_priority,
         opts.thread_affinity.clone(),
     );
-    std::thread::Builder::new().name(short).spawn(move || {
-        crate::sys::apply_thread_scheduling(sched.0, sched.1, &sched.2);
-        let guard = AbortOnPanic;
-        f();
-        std::mem::forget(guard);
+    crate::sys::with_signals_blocked(|| {
+        std::thread::Builder::new().name(short).spawn(move || {
+            crate::sys::apply_thread_scheduling(sched.0, sched.1, &sched.2);
+            let guard = AbortOnPanic;
+            f();
+            std::mem::forget(guard);
+        })
     })
 }
 

@@ -2,7 +2,7 @@
 //! the two operations an engine driver needs: read into a buffer and a
 //! vectored write.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::os::fd::{AsRawFd, RawFd};
 
 use mio::net::{TcpStream, UnixStream};
@@ -32,12 +32,15 @@ impl Stream {
         }
     }
 
-    /// Writes as much of the slices as the kernel takes.
+    /// Writes as much of the slices as the kernel takes. MSG_NOSIGNAL: a
+    /// peer that has hung up gives EPIPE here, never SIGPIPE, whichever
+    /// thread writes (SIGPIPE's default action kills the process).
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write_vectored(bufs),
-            Stream::Ipc(s) => s.write_vectored(bufs),
-        }
+        let sock = match self {
+            Stream::Tcp(s) => socket2::SockRef::from(&*s),
+            Stream::Ipc(s) => socket2::SockRef::from(&*s),
+        };
+        sock.send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
     }
 
     /// The pending error of a connect in progress, if any.

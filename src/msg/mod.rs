@@ -199,25 +199,6 @@ impl Message {
         }
     }
 
-    /// A message of `size` bytes that are not initialised: for the C ABI's
-    /// `zmq_msg_init_size`, whose callers fill the body through
-    /// `zmq_msg_data` before sending it, so zeroing it (a memset per message
-    /// up to the allocator's mmap threshold) would be wasted work.
-    ///
-    /// # Safety
-    /// The body must be written (through [`Message::data_ptr`]) before it is
-    /// read; until then `as_slice` must not be called. The pointer is handed
-    /// to foreign code, which libzmq's contract makes responsible for that.
-    pub unsafe fn try_with_size_uninit(size: usize) -> crate::Result<Message> {
-        if size <= INLINE_CAPACITY {
-            return Ok(Message::with_size(size));
-        }
-        match Owner::alloc_uninit(size) {
-            Some((owner, ptr)) => Ok(Message::shared(owner, ptr, size)),
-            None => Err(crate::Error::ENOMEM),
-        }
-    }
-
     /// A message holding a copy of `data` (`zmq_msg_init_buffer`).
     pub fn from_slice(data: &[u8]) -> Message {
         if data.len() <= INLINE_CAPACITY {

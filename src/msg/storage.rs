@@ -60,13 +60,6 @@ impl Owner {
         Owner::alloc(data.len(), Some(data))
     }
 
-    /// A new body of `len` bytes left uninitialised, for callers that will
-    /// write all of it before anyone reads it (see
-    /// `Message::try_with_size_uninit`).
-    pub fn alloc_uninit(len: usize) -> Option<(Owner, NonNull<u8>)> {
-        Owner::alloc_raw(len, false)
-    }
-
     fn alloc(len: usize, copy: Option<&[u8]>) -> Option<(Owner, NonNull<u8>)> {
         let (owner, data) = Owner::alloc_raw(len, copy.is_none())?;
         if let Some(src) = copy {

@@ -146,6 +146,32 @@ pub fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<u
     Ok(n as usize)
 }
 
+/// Runs `spawn` with every signal blocked in the calling thread, so that
+/// the thread it starts inherits a mask that blocks them all (a thread
+/// blocking them itself would leave a window where a signal meant for the
+/// application lands on it). The caller's mask is restored afterwards.
+///
+/// libzmq's background threads block every signal: a signal handler of the
+/// application then never runs on a library thread, and a write to a
+/// connection the peer has closed cannot kill the process with SIGPIPE.
+pub fn with_signals_blocked<T>(spawn: impl FnOnce() -> T) -> T {
+    // SAFETY: sigset_t is plain data; sigfillset initialises it fully.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: both point to live sigset_t values of this frame.
+    let blocked = unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old) == 0
+    };
+    let result = spawn();
+    if blocked {
+        // SAFETY: restores the mask saved above from a live sigset_t.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    }
+    result
+}
+
 /// Applies ZMQ_THREAD_SCHED_POLICY, ZMQ_THREAD_PRIORITY and
 /// ZMQ_THREAD_AFFINITY_CPU_* to the calling thread, best effort as libzmq
 /// does (a refusal by the system is not an error).

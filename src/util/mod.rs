@@ -1,6 +1,8 @@
 //! Small self-contained helpers: Z85, the atomic counter, the stopwatch.
 
 pub mod sync;
+
+pub use crate::sys::with_signals_blocked;
 pub mod z85;
 
 use std::collections::hash_map::RandomState;
