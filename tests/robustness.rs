@@ -70,3 +70,70 @@ fn ctx_term_after_racing_inproc_connect_bind_close() {
         );
     }
 }
+
+/// The connected tcp socket whose peer is `port` on 127.0.0.1, among this
+/// process's descriptors.
+fn connected_to(port: u16) -> Option<i32> {
+    for fd in 0..4096 {
+        // SAFETY: sockaddr_in is plain data; getpeername writes at most len
+        // bytes into it and fails harmlessly on non-sockets or closed fds.
+        let mut addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        // SAFETY: as above; addr and len are live locals.
+        let rc = unsafe {
+            libc::getpeername(fd, (&mut addr as *mut libc::sockaddr_in).cast(), &mut len)
+        };
+        if rc == 0 && addr.sin_family as i32 == libc::AF_INET && u16::from_be(addr.sin_port) == port
+        {
+            return Some(fd);
+        }
+    }
+    None
+}
+
+fn tcp_int_opt(fd: i32, level: i32, name: i32) -> i32 {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v and len are live locals of the sizes passed.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(rc, 0, "getsockopt({level}, {name})");
+    v
+}
+
+/// Defect 5: outgoing tcp connections ignored ZMQ_TCP_KEEPALIVE_IDLE, _INTVL
+/// and _CNT (the session tuned its sockets with code of its own that left
+/// them out); accepted connections had them.
+#[test]
+fn connected_tcp_sockets_get_every_keepalive_option() {
+    use zmqrs::constants::*;
+    let ctx = Context::new();
+    let server = ctx.socket(SocketType::PAIR).unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = server.get_last_endpoint().unwrap();
+    let port: u16 = ep.rsplit(':').next().unwrap().parse().unwrap();
+    let client = ctx.socket(SocketType::PAIR).unwrap();
+    for (opt, v) in [
+        (ZMQ_TCP_KEEPALIVE, 1i32),
+        (ZMQ_TCP_KEEPALIVE_IDLE, 71),
+        (ZMQ_TCP_KEEPALIVE_INTVL, 13),
+        (ZMQ_TCP_KEEPALIVE_CNT, 5),
+    ] {
+        client.setsockopt_raw(opt, Some(&v.to_ne_bytes())).unwrap();
+    }
+    client.connect(&ep).unwrap();
+    client.send("ping", 0).unwrap();
+    assert_eq!(server.recv_bytes(0).unwrap(), b"ping");
+    let fd = connected_to(port).expect("the client's connection");
+    assert_eq!(tcp_int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), 1);
+    assert_eq!(tcp_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), 71);
+    assert_eq!(tcp_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL), 13);
+    assert_eq!(tcp_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT), 5);
+}

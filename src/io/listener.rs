@@ -142,7 +142,10 @@ impl Listener {
             }
             let _ = sock.set_nonblocking(true);
             if !ipc {
-                crate::transport::tcp::tune_connection(&sock, &self.options);
+                crate::transport::tcp::tune_connection(
+                    socket2::SockRef::from(&sock),
+                    &self.options,
+                );
                 if self.options.tos != 0 {
                     let _ = sock.set_tos(self.options.tos as u32);
                 }

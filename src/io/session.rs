@@ -435,10 +435,7 @@ impl Session {
         self.connect_timeout_at = None;
         let stream = c.stream;
         if let (Some(Target::Tcp(_)), Stream::Tcp(t)) = (&self.target, &stream) {
-            let s = socket2::SockRef::from(t);
-            let _ = s.set_nodelay(true);
-            let sock = socket2::SockRef::from(t);
-            tune(&sock, &self.options);
+            crate::transport::tcp::tune_connection(socket2::SockRef::from(t), &self.options);
         }
         if self.socks_proxy().is_some() {
             self.start_socks(env, stream, c.fd);
@@ -1225,15 +1222,5 @@ impl Session {
                 child: self.id,
             }),
         }
-    }
-}
-
-fn tune(s: &socket2::SockRef<'_>, o: &Options) {
-    let _ = s.set_nodelay(true);
-    if o.tcp_keepalive != -1 {
-        let _ = s.set_keepalive(o.tcp_keepalive != 0);
-    }
-    if o.tcp_maxrt > 0 {
-        let _ = s.set_tcp_user_timeout(Some(Duration::from_millis(o.tcp_maxrt as u64)));
     }
 }

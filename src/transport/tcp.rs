@@ -247,8 +247,11 @@ pub fn connect(a: &TcpAddr, o: &Options) -> Result<(Socket, bool)> {
     }
 }
 
-/// Per-connection tuning: no Nagle, keepalives, TCP_USER_TIMEOUT.
-pub fn tune_connection(s: &Socket, o: &Options) {
+/// Per-connection tuning, the same for accepted and connected sockets (as
+/// libzmq's tune_tcp_socket / tune_tcp_keepalives / tune_tcp_maxrt): no
+/// Nagle, keepalives with their idle time, interval and count,
+/// TCP_USER_TIMEOUT.
+pub fn tune_connection(s: socket2::SockRef<'_>, o: &Options) {
     let _ = s.set_nodelay(true);
     if o.tcp_keepalive != -1 {
         let _ = s.set_keepalive(o.tcp_keepalive != 0);
