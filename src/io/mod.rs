@@ -14,8 +14,7 @@ pub(crate) mod session;
 pub(crate) mod stream;
 pub(crate) mod udp;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -158,7 +157,7 @@ impl IoThread {
                 free: Vec::new(),
                 by_id: HashMap::new(),
                 pipe_keys: HashMap::new(),
-                timers: BinaryHeap::new(),
+                timers: BTreeSet::new(),
                 ready: VecDeque::new(),
                 load: ld,
                 ctx,
@@ -199,7 +198,12 @@ struct IoLoop {
     free: Vec<usize>,
     by_id: HashMap<u64, usize>,
     pipe_keys: HashMap<u64, usize>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    /// Every object's next deadline, once: an entry leaves when its
+    /// object's deadline moves or the object ends. (A heap that dropped
+    /// stale entries only when they came due held one per connection for a
+    /// handshake interval after it ended: memory grew with the connection
+    /// rate.)
+    timers: BTreeSet<(Instant, usize, u32)>,
     ready: VecDeque<usize>,
     load: Arc<AtomicUsize>,
     ctx: Arc<Ctx>,
@@ -224,8 +228,8 @@ impl IoLoop {
                 Some(std::time::Duration::ZERO)
             } else {
                 self.timers
-                    .peek()
-                    .map(|Reverse((t, _, _))| t.saturating_duration_since(now))
+                    .first()
+                    .map(|(t, _, _)| t.saturating_duration_since(now))
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -319,11 +323,11 @@ impl IoLoop {
 
     fn fire_timers(&mut self) {
         let now = Instant::now();
-        while let Some(Reverse((t, idx, gen))) = self.timers.peek().copied() {
+        while let Some(&(t, idx, gen)) = self.timers.first() {
             if t > now {
                 break;
             }
-            self.timers.pop();
+            self.timers.pop_first();
             let live = self
                 .slots
                 .get(idx)
@@ -393,6 +397,9 @@ impl IoLoop {
         };
         let more = env.more_work;
         if done {
+            if let Some(t) = self.slots[idx].deadline.take() {
+                self.timers.remove(&(t, idx, gen));
+            }
             self.by_id.remove(&id);
             self.pipe_keys.retain(|_, v| *v != idx);
             self.free.push(idx);
@@ -402,9 +409,12 @@ impl IoLoop {
             let slot = &mut self.slots[idx];
             slot.obj = Some(obj);
             if deadline != slot.deadline {
+                if let Some(old) = slot.deadline {
+                    self.timers.remove(&(old, idx, gen));
+                }
                 slot.deadline = deadline;
                 if let Some(t) = deadline {
-                    self.timers.push(Reverse((t, idx, gen)));
+                    self.timers.insert((t, idx, gen));
                 }
             }
             if more {
