@@ -1,6 +1,71 @@
-//! ws:// and wss:// (ZWS 2.0, RFC 45, over RFC 6455), sans I/O.
+//! ws:// and wss:// (ZWS 2.0, RFC 45, over RFC 6455), sans I/O: the
+//! protocol half of libzmq 4.3.5's ws transport (src/ws_*.cpp,
+//! src/wss_*.cpp). No sockets, threads or clock here; an I/O session drives
+//! a [`WsEngine`] (ws) or a [`WssEngine`] (wss) exactly as it drives the
+//! ZMTP engine, through [`StreamEngine`]. The ZMTP engine is untouched: ws
+//! has its own engine rather than a framing layer inside the tcp one, so
+//! the tcp path pays nothing for it.
 //!
-//! DESIGN NOTE (placeholder, rewritten below).
+//! | file | what |
+//! |---|---|
+//! | [`http`] | the upgrade: GET builder, 101 builder, both parsers, limits |
+//! | [`frame`] | WebSocket frames carrying ZMTP frames; masking |
+//! | [`engine`] | [`WsEngine`]: upgrade, mechanism, traffic, heartbeats |
+//! | [`tls`] | [`WssOptions`], rustls configs, [`WssEngine`] |
+//! | [`address`] | `ws://host:port/path` parsing, ZMQ_LAST_ENDPOINT text |
+//!
+//! # What matches libzmq on the wire
+//!
+//! * Client request, byte for byte: `GET <path> HTTP/1.1`, `Host: <host>`
+//!   (no port), `Upgrade: websocket`, `Connection: Upgrade`,
+//!   `Sec-WebSocket-Key` (16 random bytes, base64),
+//!   `Sec-WebSocket-Protocol`, `Sec-WebSocket-Version: 13`, in that order.
+//! * `Sec-WebSocket-Protocol` offered by mechanism: NULL
+//!   `ZWS2.0/NULL,ZWS2.0`; PLAIN `ZWS2.0/PLAIN`; CURVE `ZWS2.0/CURVE`
+//!   (GSSAPI cannot run over ws: such a connection fails at once). The
+//!   server takes the first entry of the client's list it can serve: NULL
+//!   serves `ZWS2.0/NULL` and plain `ZWS2.0` (no mechanism, routing ids
+//!   first, RFC 45), PLAIN only `ZWS2.0/PLAIN`, CURVE only `ZWS2.0/CURVE`.
+//! * Server reply: `HTTP/1.1 101 Switching Protocols`, `Upgrade`,
+//!   `Connection`, `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol`. On a
+//!   bad request it sends nothing and closes
+//!   (ZMQ_PROTOCOL_ERROR_WS_UNSPECIFIED), as libzmq.
+//! * No ZMTP greeting. Every ZMTP frame, mechanism commands included, is
+//!   one final binary frame: flags byte (0x01 MORE, 0x02 COMMAND), body.
+//!   Subscriptions are data frames with a 0x01/0x00 prefix. Heartbeats are
+//!   WebSocket PING/PONG; CLOSE is echoed, then the connection ends.
+//! * Masking: the client masks every frame (a fresh random key each), the
+//!   server none; either side refuses the other's wrong choice.
+//!
+//! Where we differ, and why, is listed in [`http`], [`frame`], [`engine`]
+//! and [`tls`]: in short, the client checks `Sec-WebSocket-Accept`; headers
+//! and frames are bounded (RFC 6455's MUSTs: reserved bits, 125-byte control
+//! frames); the handshake is bounded by ZMQ_HANDSHAKE_IVL; one
+//! HANDSHAKE_SUCCEEDED event per connection (libzmq raises a second one
+//! when the mechanism finishes); a CURVE peer's subscriptions survive (see
+//! [`engine`]). `tests/ws_interop.rs` runs all of this against the system's
+//! libzmq.
+//!
+//! # Endpoints ([`address`])
+//!
+//! * `ws://host:port[/path]`, `wss://...`: `host:port` resolves as for tcp
+//!   (`*` and interface names for bind, DNS for connect, `[v6]` with
+//!   ZMQ_IPV6); the path defaults to `/` and goes into the GET. A listener
+//!   serves every path.
+//! * `ws://*:port` binds every IPv4 address (`[::]` with ZMQ_IPV6), and
+//!   ZMQ_LAST_ENDPOINT reads `ws://0.0.0.0:PORT/path`; port `*` or `0` is
+//!   ephemeral; the actual port shows in ZMQ_LAST_ENDPOINT:
+//!   `ws://127.0.0.1:PORT/` (with the `/` when no path was given),
+//!   `ws://[::1]:PORT/path`, `wss://...` for wss. Connecting needs a real
+//!   port (`*` is EINVAL).
+//!
+//! # Fuzzing
+//!
+//! [`fuzz_server_handshake`], [`fuzz_client_handshake`],
+//! [`fuzz_frame_decoder`], [`fuzz_server_engine`] (libzmq's
+//! test_bind_ws_fuzzer) and [`fuzz_client_engine`] (test_connect_ws_fuzzer)
+//! take arbitrary bytes and must never panic; a cargo-fuzz target is one
+//! line around each.
 
 pub mod address;
 pub mod engine;
