@@ -37,6 +37,7 @@ mod socket;
 mod sys;
 pub mod transport;
 pub mod util;
+pub mod ws;
 pub mod zmtp;
 
 pub use api::{
