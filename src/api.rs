@@ -148,7 +148,7 @@ impl Context {
 
     /// Creates a socket from a `ZMQ_*` type number (EINVAL if unknown).
     pub fn socket_raw(&self, socket_type: i32) -> Result<Socket> {
-        let core = self.inner.ctx.create_socket(socket_type)?;
+        let core = crate::socket::create(&self.inner.ctx, socket_type)?;
         Ok(Socket {
             core: RefCell::new(Some(Box::new(core))),
             ctx: self.clone(),

@@ -21,9 +21,12 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod api;
+mod command;
 pub mod constants;
 mod ctx;
+mod endpoint;
 mod error;
+mod inproc;
 mod io;
 mod mailbox;
 mod monitor;

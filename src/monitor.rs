@@ -11,33 +11,14 @@ use std::sync::Arc;
 
 use crate::util::sync::Mutex;
 
+pub(crate) use crate::endpoint::EndpointPair;
+
 use crate::constants::*;
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::msg::Message;
 use crate::socket::SocketCore;
 use crate::transport::{parse_uri, Protocol};
-
-/// The two ends of a connection as monitor events name them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct EndpointPair {
-    pub local: String,
-    pub remote: String,
-    /// Whether the local end is a bind (else a connect, or neither).
-    pub bound: bool,
-}
-
-impl EndpointPair {
-    /// The endpoint a version-1 event names: the bound address for binds,
-    /// the connected address for connects.
-    pub fn identifier(&self) -> &str {
-        if self.bound {
-            &self.local
-        } else {
-            &self.remote
-        }
-    }
-}
 
 struct Active {
     socket: Box<SocketCore>,
@@ -79,7 +60,7 @@ impl Monitor {
         if !matches!(socket_type, ZMQ_PAIR | ZMQ_PUB | ZMQ_PUSH) {
             return Err(Error::EINVAL);
         }
-        let mut s = ctx.create_socket(socket_type)?;
+        let mut s = crate::socket::create(ctx, socket_type)?;
         s.setsockopt(ZMQ_LINGER, Some(&0i32.to_ne_bytes()))?;
         if let Err(e) = s.bind(endpoint) {
             ctx.reap(Box::new(s));

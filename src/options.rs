@@ -288,6 +288,16 @@ pub fn put_str(buf: &mut [u8], value: &str) -> Result<usize> {
 }
 
 impl Options {
+    /// Whether ZMQ_CONFLATE takes effect: only for the socket types libzmq
+    /// allows it for.
+    pub fn conflate_applies(&self) -> bool {
+        self.conflate
+            && matches!(
+                self.socket_type,
+                ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB
+            )
+    }
+
     fn set_curve_key(
         &mut self,
         which: fn(&mut Options) -> &mut [u8; CURVE_KEYSIZE],
@@ -377,7 +387,7 @@ impl Options {
                 if s.is_empty() {
                     self.tcp_accept_filters.clear();
                 } else {
-                    crate::transport::tcp_address::check_mask(&s, self.ipv6)?;
+                    crate::util::ip_mask::check_mask(&s, self.ipv6)?;
                     self.tcp_accept_filters.push(s);
                 }
             }

@@ -1,9 +1,12 @@
-//! The context: I/O thread pool, reaper, socket registry, inproc endpoint
-//! registry, and termination (libzmq src/ctx.cpp).
+//! The context: I/O thread pool, reaper, socket registry, and termination
+//! (libzmq src/ctx.cpp); it also holds the inproc endpoint registry
+//! ([`crate::inproc`]), which its I/O threads get a handle on.
 //!
-//! A [`Ctx`] is shared (`Arc`) by the user's handles, every socket, the
-//! reaper and the I/O threads. Its state sits behind three locks taken one at
-//! a time: options, the socket registry, and the inproc endpoints.
+//! A [`Ctx`] is shared (`Arc`) by the user's handles, every socket and the
+//! reaper. Its state sits behind two locks taken one at a time: options and
+//! the socket registry. It knows sockets only by what other threads may hold
+//! of them ([`SocketShared`]) and, once closed, as [`Reapable`] objects: the
+//! socket module sits above this one.
 //!
 //! Threads start with the first socket, so that ZMQ_IO_THREADS set before
 //! that takes effect. `terminate` stops every socket (blocked calls return
@@ -18,13 +21,15 @@ use std::sync::Arc;
 
 use crate::util::sync::{Condvar, Mutex};
 
+use crate::command::{SocketCommand, SocketShared};
 use crate::constants::*;
 use crate::error::{Error, Result};
-use crate::io::{IoCommand, IoThread};
+use crate::inproc;
+use crate::io::{IoCommand, IoThread, ThreadOptions};
 use crate::mailbox::Mailbox;
 use crate::options::Options;
-use crate::pipe::Pipe;
-use crate::socket::{SocketCommand, SocketCore, SocketShared};
+
+pub(crate) use reaper::Reapable;
 
 /// Context options (zmq_ctx_set / zmq_ctx_get).
 #[derive(Clone, Debug)]
@@ -39,6 +44,18 @@ pub(crate) struct CtxOptions {
     pub thread_sched_policy: i32,
     pub thread_affinity: BTreeSet<i32>,
     pub thread_name_prefix: String,
+}
+
+impl CtxOptions {
+    /// What the context's background threads start with.
+    pub(crate) fn threads(&self) -> ThreadOptions {
+        ThreadOptions {
+            name_prefix: self.thread_name_prefix.clone(),
+            sched_policy: self.thread_sched_policy,
+            priority: self.thread_priority,
+            affinity: self.thread_affinity.clone(),
+        }
+    }
 }
 
 impl Default for CtxOptions {
@@ -61,21 +78,6 @@ impl Default for CtxOptions {
 /// The largest number of sockets a context may be asked to allow.
 const SOCKET_LIMIT: i32 = 65535;
 
-/// A socket that bound an inproc endpoint, as connecters see it.
-#[derive(Clone)]
-pub(crate) struct InprocEndpoint {
-    pub socket: Arc<SocketShared>,
-    /// The binder's options when it bound (HWMs, routing id).
-    pub options: Options,
-}
-
-/// An inproc connect that happened before the bind.
-pub(crate) struct PendingConnection {
-    /// The end that the binder will own.
-    pub bind_pipe: Pipe,
-    pub connecter_options: Options,
-}
-
 #[derive(Default)]
 struct Registry {
     starting: bool,
@@ -85,18 +87,12 @@ struct Registry {
     io_threads: Vec<IoThread>,
 }
 
-#[derive(Default)]
-struct Inproc {
-    endpoints: HashMap<String, InprocEndpoint>,
-    pending: Vec<(String, PendingConnection)>,
-}
-
 /// The shared state of one context.
 pub(crate) struct Ctx {
     opts: Mutex<CtxOptions>,
     registry: Mutex<Registry>,
     all_reaped: Condvar,
-    inproc: Mutex<Inproc>,
+    inproc: Arc<inproc::Registry>,
     /// The process that created the context: after fork() the child has
     /// none of its threads, so it may only tear the context down.
     pid: u32,
@@ -114,7 +110,7 @@ impl Ctx {
                 ..Registry::default()
             }),
             all_reaped: Condvar::new(),
-            inproc: Mutex::new(Inproc::default()),
+            inproc: Arc::new(inproc::Registry::default()),
             pid: std::process::id(),
         })
     }
@@ -195,14 +191,20 @@ impl Ctx {
         self.opts.lock().clone()
     }
 
+    /// The context's inproc endpoints.
+    pub(crate) fn inproc(&self) -> &Arc<inproc::Registry> {
+        &self.inproc
+    }
+
     /// Starts the reaper and the I/O threads (first socket only).
     fn start(self: &Arc<Ctx>, reg: &mut Registry) -> Result<()> {
         let opts = self.options();
-        let reaper =
-            reaper::ReaperHandle::start(Arc::clone(self), &opts).map_err(|e| Error::from_io(&e))?;
+        let threads = opts.threads();
+        let reaper = reaper::ReaperHandle::start(Arc::clone(self), &threads)
+            .map_err(|e| Error::from_io(&e))?;
         reg.reaper = Some(reaper);
         for i in 0..opts.io_threads {
-            let t = IoThread::start(Arc::clone(self), i as usize, &opts)
+            let t = IoThread::start(Arc::clone(&self.inproc), i as usize, &threads)
                 .map_err(|e| Error::from_io(&e))?;
             reg.io_threads.push(t);
         }
@@ -210,8 +212,15 @@ impl Ctx {
         Ok(())
     }
 
-    /// `zmq_socket`.
-    pub(crate) fn create_socket(self: &Arc<Ctx>, socket_type: i32) -> Result<SocketCore> {
+    /// Adds a socket (`zmq_socket`): `make` builds it from its id and the
+    /// options the context gives new sockets, and returns it with the part
+    /// the context keeps (to stop it at termination). ETERM once the
+    /// context is terminating, EMFILE beyond ZMQ_MAX_SOCKETS. The first
+    /// socket starts the I/O threads and the reaper.
+    pub(crate) fn add_socket<T>(
+        self: &Arc<Ctx>,
+        make: impl FnOnce(u32, Options) -> Result<(T, Arc<SocketShared>)>,
+    ) -> Result<T> {
         let mut reg = self.registry.lock();
         if reg.terminating {
             return Err(Error::ETERM);
@@ -231,9 +240,9 @@ impl Ctx {
             zero_copy: opts.zero_copy,
             ..Options::default()
         };
-        let core = SocketCore::new(Arc::clone(self), socket_type, id, options)?;
-        reg.sockets.insert(id, Arc::clone(core.shared()));
-        Ok(core)
+        let (socket, shared) = make(id, options)?;
+        reg.sockets.insert(id, shared);
+        Ok(socket)
     }
 
     /// The least loaded I/O thread allowed by `affinity` (a bit mask; 0 means
@@ -269,7 +278,7 @@ impl Ctx {
     }
 
     /// Hands a closed socket to the reaper, which finishes it.
-    pub(crate) fn reap(&self, core: Box<SocketCore>) {
+    pub(crate) fn reap(&self, core: Box<dyn Reapable>) {
         if self.forked() {
             // No reaper in a forked child: the socket just goes away.
             self.registry.lock().sockets.remove(&core.id());
@@ -305,12 +314,12 @@ impl Ctx {
         }
     }
 
-    /// `zmq_ctx_term`: stop all sockets, wait until all are closed and
-    /// reaped, then stop the threads.
     fn forked(&self) -> bool {
         std::process::id() != self.pid
     }
 
+    /// `zmq_ctx_term`: stop all sockets, wait until all are closed and
+    /// reaped, then stop the threads.
     pub(crate) fn terminate(self: &Arc<Ctx>) -> Result<()> {
         if self.forked() {
             // The threads live in the parent; their handles mean nothing here.
@@ -321,23 +330,9 @@ impl Ctx {
             std::mem::forget(std::mem::take(&mut reg.io_threads));
             return Ok(());
         }
-        // Inproc connects that never met a bind: bind them to a throw-away
-        // socket so that their pipes finish the termination handshake.
-        let pending: Vec<String> = {
-            let inproc = self.inproc.lock();
-            let mut names: Vec<String> = inproc.pending.iter().map(|(n, _)| n.clone()).collect();
-            names.dedup();
-            names
-        };
-        let started = !self.registry.lock().starting;
-        if started {
-            for name in pending {
-                if let Ok(mut s) = self.create_socket_even_if_terminating(ZMQ_PAIR) {
-                    let _ = s.bind(&name);
-                    self.reap(Box::new(s));
-                }
-            }
-        }
+        // Inproc connects that never met a bind: their ends are ended with
+        // no socket, so that the connecters' pipes finish terminating.
+        self.inproc.abandon_pending();
         let (reaper, io_threads) = {
             let mut reg = self.registry.lock();
             if !reg.terminating {
@@ -357,94 +352,6 @@ impl Ctx {
         for t in io_threads {
             t.stop();
         }
-        Ok(())
-    }
-
-    fn create_socket_even_if_terminating(self: &Arc<Ctx>, socket_type: i32) -> Result<SocketCore> {
-        let saved = std::mem::replace(&mut self.registry.lock().terminating, false);
-        let r = self.create_socket(socket_type);
-        self.registry.lock().terminating = saved;
-        r
-    }
-
-    // ---- inproc endpoints ----------------------------------------------
-
-    /// Registers an inproc endpoint; returns the connections that were
-    /// waiting for it. EADDRINUSE if it is taken.
-    pub(crate) fn register_endpoint(
-        &self,
-        name: &str,
-        ep: InprocEndpoint,
-    ) -> Result<Vec<PendingConnection>> {
-        let mut inproc = self.inproc.lock();
-        if inproc.endpoints.contains_key(name) {
-            return Err(Error::EADDRINUSE);
-        }
-        inproc.endpoints.insert(name.to_owned(), ep);
-        let mut waiting = Vec::new();
-        let mut i = 0;
-        while i < inproc.pending.len() {
-            if inproc.pending[i].0 == name {
-                waiting.push(inproc.pending.remove(i).1);
-            } else {
-                i += 1;
-            }
-        }
-        Ok(waiting)
-    }
-
-    /// Removes an endpoint if `socket_id` bound it.
-    pub(crate) fn unregister_endpoint(&self, name: &str, socket_id: u32) -> bool {
-        let mut inproc = self.inproc.lock();
-        match inproc.endpoints.get(name) {
-            Some(ep) if ep.socket.id == socket_id => {
-                inproc.endpoints.remove(name);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Removes every endpoint bound by `socket_id`.
-    pub(crate) fn unregister_endpoints(&self, socket_id: u32) {
-        self.inproc
-            .lock()
-            .endpoints
-            .retain(|_, ep| ep.socket.id != socket_id);
-    }
-
-    /// Whether a socket is bound to an inproc endpoint.
-    pub(crate) fn has_endpoint(&self, name: &str) -> bool {
-        self.inproc.lock().endpoints.contains_key(name)
-    }
-
-    /// The socket bound to an inproc endpoint, for a connect: the caller
-    /// must send it a `Bind` command. The binder's count of binds in flight
-    /// goes up under the registry lock, as libzmq's find_endpoint does: a
-    /// binder that is closing unregisters under the same lock, so it either
-    /// is not found or waits for this bind before it may be destroyed.
-    /// (Counting after the lock was released let the reaper destroy the
-    /// binder in between, and the connecter's pipe then waited forever for
-    /// a peer that would never acknowledge its termination.)
-    pub(crate) fn find_endpoint(&self, name: &str) -> Option<InprocEndpoint> {
-        let inproc = self.inproc.lock();
-        let ep = inproc.endpoints.get(name)?;
-        ep.socket.sent_seqnum.fetch_add(1, Ordering::AcqRel);
-        Some(ep.clone())
-    }
-
-    /// Parks a connect until the endpoint is bound. Fails (handing the
-    /// connection back) if it was bound in the meantime.
-    pub(crate) fn pend_connection(
-        &self,
-        name: &str,
-        pc: PendingConnection,
-    ) -> std::result::Result<(), Box<PendingConnection>> {
-        let mut inproc = self.inproc.lock();
-        if inproc.endpoints.contains_key(name) {
-            return Err(Box::new(pc));
-        }
-        inproc.pending.push((name.to_owned(), pc));
         Ok(())
     }
 }

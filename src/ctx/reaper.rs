@@ -1,27 +1,41 @@
 //! The reaper thread: finishes sockets after `zmq_close` returns.
 //!
 //! A closed socket still has pipes (and, for tcp/ipc, sessions lingering in
-//! I/O threads) to terminate. The user's thread hands the socket core over;
-//! from then on the reaper owns it, polls its mailbox fd with mio, processes
-//! its commands until every pipe and child has acknowledged termination, then
-//! drops it and tells the context. The reaper never blocks on anything but
-//! its poll and never calls user code.
+//! I/O threads) to terminate. The user's thread hands the socket over; from
+//! then on the reaper owns it, polls its mailbox fd with mio, lets it
+//! process its commands until every pipe and child has acknowledged
+//! termination, then drops it and tells the context. The reaper never
+//! blocks on anything but its poll and never calls user code. It knows a
+//! socket only through [`Reapable`], so the socket module can sit above it.
 
 use std::io;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::{Ctx, CtxOptions};
+use super::Ctx;
+use crate::io::ThreadOptions;
 use crate::mailbox::{Mailbox, Signal};
-use crate::socket::SocketCore;
+
+/// What the reaper needs of a closed socket.
+pub(crate) trait Reapable: Send {
+    /// The socket's id in its context.
+    fn id(&self) -> u32;
+    /// The descriptor that becomes readable when commands arrive.
+    fn fd(&self) -> RawFd;
+    /// Starts closing (once, when the reaper takes the socket over).
+    fn start_termination(&mut self);
+    /// Processes the commands that arrived; true once the socket is finished.
+    fn reap_step(&mut self) -> bool;
+}
 
 /// Commands for the reaper.
-pub(crate) enum ReaperCmd {
+pub(crate) enum ReaperCommand {
     /// Finish this closed socket.
-    Reap(Box<SocketCore>),
+    Reap(Box<dyn Reapable>),
     /// Exit once every socket is finished.
     Stop,
 }
@@ -30,13 +44,13 @@ const WAKER: Token = Token(usize::MAX);
 
 /// The context's handle on its reaper thread.
 pub(crate) struct ReaperHandle {
-    mailbox: Arc<Mailbox<ReaperCmd>>,
+    mailbox: Arc<Mailbox<ReaperCommand>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl ReaperHandle {
     /// Spawns the reaper thread.
-    pub fn start(ctx: Arc<Ctx>, opts: &CtxOptions) -> io::Result<ReaperHandle> {
+    pub fn start(ctx: Arc<Ctx>, opts: &ThreadOptions) -> io::Result<ReaperHandle> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let mailbox = Arc::new(Mailbox::new(Signal::Waker(waker)));
@@ -49,21 +63,21 @@ impl ReaperHandle {
     }
 
     /// Hands over a closed socket.
-    pub fn reap(&self, core: Box<SocketCore>) {
-        self.mailbox.send(ReaperCmd::Reap(core));
+    pub fn reap(&self, core: Box<dyn Reapable>) {
+        self.mailbox.send(ReaperCommand::Reap(core));
     }
 
     /// Stops the thread once it has nothing left to reap, and joins it.
     pub fn stop(mut self) {
-        self.mailbox.send(ReaperCmd::Stop);
+        self.mailbox.send(ReaperCommand::Stop);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCmd>>) {
-    let mut sockets: Vec<Option<Box<SocketCore>>> = Vec::new();
+fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCommand>>) {
+    let mut sockets: Vec<Option<Box<dyn Reapable>>> = Vec::new();
     let mut events = Events::with_capacity(64);
     let mut stopping = false;
     loop {
@@ -79,7 +93,7 @@ fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCmd>>) {
                 loop {
                     while let Some(cmd) = mailbox.try_recv() {
                         match cmd {
-                            ReaperCmd::Reap(mut core) => {
+                            ReaperCommand::Reap(mut core) => {
                                 let idx = match sockets.iter().position(Option::is_none) {
                                     Some(i) => i,
                                     None => {
@@ -95,7 +109,7 @@ fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCmd>>) {
                                 sockets[idx] = Some(core);
                                 ready.push(idx);
                             }
-                            ReaperCmd::Stop => stopping = true,
+                            ReaperCommand::Stop => stopping = true,
                         }
                     }
                     if mailbox.arm() {

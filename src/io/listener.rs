@@ -13,11 +13,11 @@ use mio::{Interest, Token};
 use super::session::Session;
 use super::stream::Stream;
 use super::{Env, Request, SocketLink};
+use crate::command::SocketCommand;
 use crate::constants::*;
-use crate::monitor::EndpointPair;
+use crate::endpoint::EndpointPair;
 use crate::options::Options;
-use crate::socket::SocketCommand;
-use crate::transport::tcp_address;
+use crate::util::ip_mask;
 
 /// The listening socket.
 pub(crate) enum ListenSock {
@@ -174,9 +174,10 @@ impl Listener {
         let Some(peer) = sock.peer_addr().ok().and_then(|a| a.as_socket()) else {
             return false;
         };
-        self.options.tcp_accept_filters.iter().any(|f| {
-            tcp_address::parse_mask(f, self.options.ipv6).is_ok_and(|m| m.matches(peer.ip()))
-        })
+        self.options
+            .tcp_accept_filters
+            .iter()
+            .any(|f| ip_mask::parse_mask(f, self.options.ipv6).is_ok_and(|m| m.matches(peer.ip())))
     }
 
     fn close(&mut self, env: &mut Env<'_>) {

@@ -23,11 +23,11 @@ use std::time::Instant;
 
 use mio::{Events, Poll, Registry, Token, Waker};
 
-use crate::ctx::{Ctx, CtxOptions};
+use crate::command::SocketShared;
+use crate::inproc;
 use crate::mailbox::{Mailbox, Signal};
 use crate::monitor::Monitor;
 use crate::pipe::{PipeCmd, PipeSink};
-use crate::socket::SocketShared;
 
 use listener::Listener;
 use session::Session;
@@ -91,8 +91,8 @@ pub(crate) struct Env<'a> {
     pub now: Instant,
     pub token: Token,
     pub sink: &'a Arc<IoSink>,
-    /// The context, for the inproc endpoints (the ZAP handler's).
-    pub ctx: &'a Arc<Ctx>,
+    /// The context's inproc endpoints (the ZAP handler's).
+    pub inproc: &'a Arc<inproc::Registry>,
     pub requests: &'a mut Vec<Request>,
     pipe_keys: &'a mut HashMap<u64, usize>,
     idx: usize,
@@ -137,7 +137,11 @@ pub(crate) struct IoThread {
 
 impl IoThread {
     /// Spawns I/O thread number `index`.
-    pub fn start(ctx: Arc<Ctx>, index: usize, opts: &CtxOptions) -> io::Result<IoThread> {
+    pub fn start(
+        inproc: Arc<inproc::Registry>,
+        index: usize,
+        opts: &ThreadOptions,
+    ) -> io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         let mailbox = Arc::new(Mailbox::new(Signal::Waker(waker)));
@@ -160,7 +164,7 @@ impl IoThread {
                 timers: BTreeSet::new(),
                 ready: VecDeque::new(),
                 load: ld,
-                ctx,
+                inproc,
             };
             l.run();
         })?;
@@ -206,7 +210,7 @@ struct IoLoop {
     timers: BTreeSet<(Instant, usize, u32)>,
     ready: VecDeque<usize>,
     load: Arc<AtomicUsize>,
-    ctx: Arc<Ctx>,
+    inproc: Arc<inproc::Registry>,
 }
 
 enum Call<'c> {
@@ -351,7 +355,7 @@ impl IoLoop {
             now: Instant::now(),
             token: token_of(idx, gen),
             sink: &self.sink,
-            ctx: &self.ctx,
+            inproc: &self.inproc,
             requests: &mut requests,
             pipe_keys: &mut self.pipe_keys,
             idx,
@@ -441,28 +445,41 @@ impl IoLoop {
     }
 }
 
+/// How the context's background threads start (ZMQ_THREAD_* context options).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ThreadOptions {
+    /// ZMQ_THREAD_NAME_PREFIX.
+    pub name_prefix: String,
+    /// ZMQ_THREAD_SCHED_POLICY (-1: leave as is).
+    pub sched_policy: i32,
+    /// ZMQ_THREAD_PRIORITY (-1: leave as is).
+    pub priority: i32,
+    /// ZMQ_THREAD_AFFINITY_CPU_ADD/REMOVE.
+    pub affinity: std::collections::BTreeSet<i32>,
+}
+
 /// Spawns a background thread named like libzmq's (`ZMQbg/<name>`, with the
 /// context's prefix), applying the context's scheduling options, with every
 /// signal blocked (see [`crate::sys::with_signals_blocked`]). A panic in
 /// a background thread aborts the process: a dead I/O thread or reaper would
 /// otherwise hang `zmq_ctx_term` forever.
-pub(crate) fn spawn_background<F>(opts: &CtxOptions, name: &str, f: F) -> io::Result<JoinHandle<()>>
+pub(crate) fn spawn_background<F>(
+    opts: &ThreadOptions,
+    name: &str,
+    f: F,
+) -> io::Result<JoinHandle<()>>
 where
     F: FnOnce() + Send + 'static,
 {
-    let full = if opts.thread_name_prefix.is_empty() {
+    let full = if opts.name_prefix.is_empty() {
         format!("ZMQbg/{name}")
     } else {
-        format!("{}/ZMQbg/{name}", opts.thread_name_prefix)
+        format!("{}/ZMQbg/{name}", opts.name_prefix)
     };
     // Linux limits thread names to 15 bytes.
     let mut short = full.clone();
     short.truncate(15);
-    let sched = (
-        opts.thread_sched_policy,
-        opts.thread_priority,
-        opts.thread_affinity.clone(),
-    );
+    let sched = (opts.sched_policy, opts.priority, opts.affinity.clone());
     crate::sys::with_signals_blocked(|| {
         std::thread::Builder::new().name(short).spawn(move || {
             crate::sys::apply_thread_scheduling(sched.0, sched.1, &sched.2);

@@ -17,14 +17,15 @@ use std::time::{Duration, Instant};
 
 use super::stream::Stream;
 use super::{Env, Request, SocketLink};
+use crate::command::SocketCommand;
 use crate::constants::*;
-use crate::monitor::EndpointPair;
+use crate::endpoint::EndpointPair;
+use crate::inproc::{self, IfUnbound};
 use crate::msg::{flags, Message};
 use crate::options::Options;
 use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent};
 use crate::security::{zap, Failure};
 use crate::socket::radio_dish_wire::{radio_accepts_from_wire, radio_to_wire, DishWireDecoder};
-use crate::socket::{effective_conflate, SocketCommand};
 use crate::transport::socks::SocksClient;
 use crate::zmtp::engine::{Engine, EngineConfig, EngineError, EngineEvent, ErrorReason};
 
@@ -289,7 +290,7 @@ impl Session {
     ) {
         let fd = stream.fd();
         let mut cfg = EngineConfig::from_options(&self.options, stream.peer_address(), fd);
-        cfg.zap_handler = cfg.zap_enabled && env.ctx.has_endpoint(zap::ENDPOINT);
+        cfg.zap_handler = cfg.zap_enabled && env.inproc.has(zap::ENDPOINT);
         let mut engine = Engine::new(cfg, env.now);
         let early_error = engine.feed(early, env.now).err();
         self.req_state = ReqState::Bottom;
@@ -686,7 +687,7 @@ impl Session {
         if self.pipe.is_some() || self.pending {
             return;
         }
-        let conflate = effective_conflate(&self.options);
+        let conflate = self.options.conflate_applies();
         let hwms = if conflate {
             [-1, -1]
         } else {
@@ -747,26 +748,24 @@ impl Session {
     /// (libzmq's session_base_t::zap_connect).
     fn zap_send(&mut self, env: &mut Env<'_>, frames: Vec<Message>) {
         if self.zap.is_none() {
-            let Some(handler) = env.ctx.find_endpoint(zap::ENDPOINT) else {
-                if let Some(c) = self.conn.as_mut() {
-                    let e = c.engine.zap_unavailable();
-                    self.engine_error(env, e);
-                }
-                return;
-            };
             // Unlimited in both directions: a request must never be refused.
-            let (mut ours, theirs) = pipepair([0, 0], [false, false]);
+            let o = Options {
+                sndhwm: 0,
+                rcvhwm: 0,
+                ..Options::default()
+            };
+            let ours = match inproc::connect(env.inproc, zap::ENDPOINT, &o, IfUnbound::Refuse) {
+                Ok(p) => p,
+                Err(_) => {
+                    if let Some(c) = self.conn.as_mut() {
+                        let e = c.engine.zap_unavailable();
+                        self.engine_error(env, e);
+                    }
+                    return;
+                }
+            };
             let key = env.new_pipe_key();
             let queued = ours.attach(env.sink.clone(), key);
-            if handler.options.recv_routing_id {
-                let mut id = Message::new();
-                id.set_flags(flags::ROUTING_ID);
-                let _ = ours.write(id);
-            }
-            handler
-                .socket
-                .mailbox
-                .send(SocketCommand::Bind(Box::new(theirs)));
             self.zap = Some(ZapLink {
                 key,
                 pipe: ours,

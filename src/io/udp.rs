@@ -13,11 +13,11 @@ use mio::net::UdpSocket;
 use mio::Interest;
 
 use super::{Env, SocketLink};
+use crate::command::SocketCommand;
 use crate::constants::*;
 use crate::msg::Message;
 use crate::options::Options;
 use crate::pipe::{Pipe, PipeCmd, PipeEvent};
-use crate::socket::SocketCommand;
 use crate::transport::udp::{self, UdpAddress};
 
 /// One udp:// endpoint of a socket.

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use crate::util::sync::Mutex;
 
-use crate::monitor::EndpointPair;
+use crate::endpoint::EndpointPair;
 use crate::msg::{flags, Message};
 
 /// A command from one pipe end to the other.

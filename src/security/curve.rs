@@ -776,7 +776,7 @@ impl Mechanism for Curve {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zmtp::properties;
+    use crate::security::properties;
 
     /// `N` bytes counting up from `start`.
     fn seq<const N: usize>(start: u8) -> [u8; N] {
@@ -922,7 +922,7 @@ mod tests {
         assert_eq!((s.codec.nonce, s.codec.peer_nonce), (2, 2));
 
         assert_eq!(s.peer_routing_id(), b"C");
-        let has = |p: &[crate::zmtp::properties::Property], k: &str, v: &[u8]| {
+        let has = |p: &[crate::security::properties::Property], k: &str, v: &[u8]| {
             p.iter().any(|(n, x)| n == k && x == v)
         };
         assert!(has(s.properties(), "Socket-Type", b"DEALER"));

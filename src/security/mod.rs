@@ -9,10 +9,11 @@
 pub mod curve;
 pub mod null;
 pub mod plain;
+pub mod properties;
 pub mod zap;
 
 use crate::msg::Message;
-use crate::zmtp::properties::Property;
+use crate::security::properties::Property;
 
 /// Where a mechanism is in its handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

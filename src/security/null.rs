@@ -8,7 +8,7 @@
 use super::{zap, Config, Failure, Mechanism, PeerState, Status};
 use crate::constants::*;
 use crate::msg::{flags, Message};
-use crate::zmtp::properties::{self, Property};
+use crate::security::properties::{self, Property};
 
 /// The NULL mechanism's state.
 pub struct Null {

@@ -242,7 +242,7 @@ impl Mechanism for Plain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zmtp::properties;
+    use crate::security::properties;
 
     fn client() -> Plain {
         Plain::new(Config {

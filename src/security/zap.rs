@@ -5,7 +5,7 @@
 use super::{Config, Failure};
 use crate::constants::*;
 use crate::msg::{flags, Message};
-use crate::zmtp::properties::{self, Property};
+use crate::security::properties::{self, Property};
 
 /// The ZAP endpoint every handler binds.
 pub const ENDPOINT: &str = "inproc://zeromq.zap.01";

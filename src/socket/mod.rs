@@ -39,53 +39,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::command::{SocketCommand, SocketShared};
 use crate::constants::*;
-use crate::ctx::{Ctx, InprocEndpoint, PendingConnection};
+use crate::ctx::{Ctx, Reapable};
+use crate::endpoint::EndpointPair;
 use crate::error::{Error, Result};
+use crate::inproc;
 use crate::io::listener::{ListenSock, Listener};
 use crate::io::session::{Session, Target};
 use crate::io::{next_object_id, IoCommand, IoObject, SocketLink};
 use crate::mailbox::Mailbox;
-use crate::monitor::{EndpointPair, Monitor};
+use crate::monitor::Monitor;
 use crate::msg::{flags, Message};
 use crate::options::{self, OptVal, Options};
-use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent, PipeSink};
+use crate::pipe::{pipepair, Pipe, PipeEvent, PipeSink};
 use crate::transport::{parse_uri, Protocol};
 
 use pipes::{PipeIdx, Pipes};
-
-/// Commands a socket receives in its mailbox.
-pub(crate) enum SocketCommand {
-    /// A command for one of the socket's pipe ends (key from `Pipes::insert`).
-    Pipe(u64, PipeCmd),
-    /// Attach a new pipe end: an inproc peer connected to us.
-    Bind(Box<Pipe>),
-    /// The context is terminating: blocking calls return ETERM from now on.
-    Stop,
-    /// A listener or connecting session of ours has finished.
-    ChildGone(u64),
-    /// A connecting session gave up (reconnect disabled or refused): forget
-    /// the endpoint, as zmq_disconnect would.
-    TermEndpoint(String),
-    /// A listener or session was launched for us. Nothing to do but wake
-    /// up: like libzmq's "own" command, it makes ZMQ_FD readable after a
-    /// bind or connect, which pollers of ZMQ_FD rely on.
-    Launched,
-}
-
-/// The part of a socket that other threads may hold.
-pub(crate) struct SocketShared {
-    pub mailbox: Mailbox<SocketCommand>,
-    /// Binds sent to this socket (incremented by the sender before sending).
-    pub sent_seqnum: AtomicU64,
-    pub id: u32,
-}
-
-impl PipeSink for SocketShared {
-    fn deliver(&self, target: u64, cmd: PipeCmd) {
-        self.mailbox.send(SocketCommand::Pipe(target, cmd));
-    }
-}
 
 /// Why a socket type could not take a frame.
 pub(crate) enum SendFail {
@@ -697,11 +667,11 @@ impl SocketCore {
         let (proto, addr) = parse_uri(endpoint)?;
         match proto {
             Protocol::Inproc => {
-                let ep = InprocEndpoint {
+                let ep = inproc::InprocEndpoint {
                     socket: Arc::clone(&self.shared),
                     options: self.options.clone(),
                 };
-                let pending = self.ctx.register_endpoint(endpoint, ep)?;
+                let pending = self.ctx.inproc().register(endpoint, ep)?;
                 for p in pending {
                     self.connect_pending(p);
                 }
@@ -840,7 +810,7 @@ impl SocketCore {
         let mut pipe_idx = None;
         let mut session_pipe = None;
         if self.options.immediate != 1 {
-            let conflate = effective_conflate(&self.options);
+            let conflate = self.options.conflate_applies();
             let hwms = if conflate {
                 [-1, -1]
             } else {
@@ -896,43 +866,14 @@ impl SocketCore {
     }
 
     /// Completes an inproc connection that was made before this bind.
-    fn connect_pending(&mut self, p: PendingConnection) {
-        let PendingConnection {
-            mut bind_pipe,
-            connecter_options,
-        } = p;
-        if !self.options.recv_routing_id {
-            // The connecter always sends its routing id first; we don't want it.
-            let _ = bind_pipe.read();
-        }
-        let conflate = effective_conflate(&connecter_options);
-        if !conflate {
-            bind_pipe.set_hwms_boost(connecter_options.sndhwm, connecter_options.rcvhwm);
-            bind_pipe.set_hwms(self.options.rcvhwm, self.options.sndhwm);
-            bind_pipe.send_boost_to_peer(
-                self.options.sndhwm,
-                self.options.rcvhwm,
-                connecter_options.rcvhwm,
-                connecter_options.sndhwm,
-            );
-        } else {
-            bind_pipe.set_hwms(-1, -1);
-            bind_pipe.send_boost_to_peer(-1, -1, -1, -1);
-        }
-        if self.options.can_recv_disconnect_msg && !self.options.disconnect_msg.is_empty() {
-            // libzmq sets it on the connecter's end; we ask that end to do so.
-            bind_pipe.send_disconnect_msg_to_peer(self.options.disconnect_msg.clone());
-        }
-        let send_id = connecter_options.recv_routing_id;
+    fn connect_pending(&mut self, p: inproc::PendingConnection) {
+        let (pipe, frames) = inproc::accept_pending(p, &self.options);
         // Attaching cannot remove the pipe: that takes the peer's final
         // acknowledgement, which only answers a termination we start.
-        let idx = self.attach_pipe(bind_pipe, false);
+        let idx = self.attach_pipe(pipe, false);
         let p = self.pipes.get(idx);
-        if send_id {
-            p.write_forced(routing_id_msg(&self.options));
-        }
-        if self.options.can_send_hello_msg && !self.options.hello_msg.is_empty() {
-            p.write_forced(Message::from_slice(&self.options.hello_msg));
+        for f in frames {
+            p.write_forced(f);
         }
     }
 
@@ -1003,75 +944,17 @@ impl SocketCore {
     }
 
     fn connect_inproc(&mut self, endpoint: &str) {
-        // The peer may bind between our lookup and our registration of a
-        // pending connection; then we start over and connect directly.
-        let idx = loop {
-            let peer = self.ctx.find_endpoint(endpoint);
-            let o = &self.options;
-            let (sndhwm, rcvhwm) = match &peer {
-                None => (o.sndhwm, o.rcvhwm),
-                Some(p) => (
-                    if o.sndhwm != 0 && p.options.rcvhwm != 0 {
-                        o.sndhwm + p.options.rcvhwm
-                    } else {
-                        0
-                    },
-                    if o.rcvhwm != 0 && p.options.sndhwm != 0 {
-                        o.rcvhwm + p.options.sndhwm
-                    } else {
-                        0
-                    },
-                ),
-            };
-            let conflate = effective_conflate(o);
-            let hwms = if conflate { [-1, -1] } else { [sndhwm, rcvhwm] };
-            let (mut ours, mut theirs) = pipepair(hwms, [conflate, conflate]);
-            let hello = self.options.can_send_hello_msg && !self.options.hello_msg.is_empty();
-            match peer {
-                None => {
-                    ours.write_forced(routing_id_msg(&self.options));
-                    if hello {
-                        ours.write_forced(Message::from_slice(&self.options.hello_msg));
-                    }
-                    let pending = PendingConnection {
-                        bind_pipe: theirs,
-                        connecter_options: self.options.clone(),
-                    };
-                    if self.ctx.pend_connection(endpoint, pending).is_err() {
-                        continue;
-                    }
-                }
-                Some(peer) => {
-                    if !conflate {
-                        ours.set_hwms_boost(peer.options.sndhwm, peer.options.rcvhwm);
-                        theirs.set_hwms_boost(self.options.sndhwm, self.options.rcvhwm);
-                    }
-                    if peer.options.recv_routing_id {
-                        ours.write_forced(routing_id_msg(&self.options));
-                    }
-                    if self.options.recv_routing_id {
-                        theirs.write_forced(routing_id_msg(&peer.options));
-                    }
-                    if hello {
-                        ours.write_forced(Message::from_slice(&self.options.hello_msg));
-                    }
-                    if peer.options.can_send_hello_msg && !peer.options.hello_msg.is_empty() {
-                        theirs.write_forced(Message::from_slice(&peer.options.hello_msg));
-                    }
-                    if peer.options.can_recv_disconnect_msg
-                        && !peer.options.disconnect_msg.is_empty()
-                    {
-                        ours.set_disconnect_msg(Some(Message::from_slice(
-                            &peer.options.disconnect_msg,
-                        )));
-                    }
-                    peer.socket
-                        .mailbox
-                        .send(SocketCommand::Bind(Box::new(theirs)));
-                }
-            }
-            break self.attach_pipe(ours, true);
+        let ours = match inproc::connect(
+            self.ctx.inproc(),
+            endpoint,
+            &self.options,
+            inproc::IfUnbound::Pend,
+        ) {
+            Ok(p) => p,
+            // Pend never fails; keep the books straight if that changes.
+            Err(_) => return,
         };
+        let idx = self.attach_pipe(ours, true);
         self.last_endpoint = endpoint.to_owned();
         self.inprocs.push((endpoint.to_owned(), idx));
         self.options.connected = true;
@@ -1088,7 +971,7 @@ impl SocketCore {
         let (proto, addr) = parse_uri(endpoint)?;
         match proto {
             Protocol::Inproc => {
-                if self.ctx.unregister_endpoint(endpoint, self.id()) {
+                if self.ctx.inproc().unregister(endpoint, self.id()) {
                     return Ok(());
                 }
                 let matching: Vec<PipeIdx> = self
@@ -1240,7 +1123,7 @@ impl SocketCore {
     /// Starts closing (called by the reaper): stop accepting peers, ask
     /// every pipe to terminate, and wait for their acknowledgements.
     pub(crate) fn start_termination(&mut self) {
-        self.ctx.unregister_endpoints(self.id());
+        self.ctx.inproc().unregister_all(self.id());
         self.terminating = true;
         // Pipes first, then the sessions: a session must see its pipe
         // terminating before its own termination, so that it keeps sending
@@ -1274,6 +1157,30 @@ impl SocketCore {
     }
 }
 
+/// Creates a socket of `socket_type` in `ctx` (`zmq_socket`).
+pub(crate) fn create(ctx: &Arc<Ctx>, socket_type: i32) -> Result<SocketCore> {
+    ctx.add_socket(|id, options| {
+        let core = SocketCore::new(Arc::clone(ctx), socket_type, id, options)?;
+        let shared = Arc::clone(core.shared());
+        Ok((core, shared))
+    })
+}
+
+impl Reapable for SocketCore {
+    fn id(&self) -> u32 {
+        SocketCore::id(self)
+    }
+    fn fd(&self) -> std::os::fd::RawFd {
+        SocketCore::fd(self)
+    }
+    fn start_termination(&mut self) {
+        SocketCore::start_termination(self);
+    }
+    fn reap_step(&mut self) -> bool {
+        SocketCore::reap_step(self)
+    }
+}
+
 impl Drop for SocketCore {
     fn drop(&mut self) {
         // Last of all, as libzmq: events raised while closing (CLOSED,
@@ -1296,22 +1203,6 @@ pub(crate) fn is_thread_safe(socket_type: i32) -> bool {
             | ZMQ_CHANNEL
             | ZMQ_DGRAM
     )
-}
-
-/// ZMQ_CONFLATE only applies to the socket types libzmq allows it for.
-pub(crate) fn effective_conflate(o: &Options) -> bool {
-    o.conflate
-        && matches!(
-            o.socket_type,
-            ZMQ_DEALER | ZMQ_PULL | ZMQ_PUSH | ZMQ_PUB | ZMQ_SUB
-        )
-}
-
-/// The frame that announces our routing id to a peer that wants it.
-pub(crate) fn routing_id_msg(o: &Options) -> Message {
-    let mut m = Message::from_slice(&o.routing_id);
-    m.set_flags(flags::ROUTING_ID);
-    m
 }
 
 fn deadline(timeo_ms: i32) -> Option<Instant> {

@@ -10,7 +10,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use crate::util::sync::Mutex;
+use std::sync::Mutex;
 
 /// Converts a `-1` return of a libc call into the thread's `io::Error`.
 macro_rules! syscall {
@@ -27,8 +27,11 @@ macro_rules! syscall {
 /// The C library's message for an errno number, kept for the whole process
 /// (each distinct number is copied once).
 pub fn os_strerror(raw: i32) -> &'static CStr {
+    // std's Mutex directly: sys is the bottom layer (util builds on it).
     static CACHE: Mutex<Option<HashMap<i32, &'static CStr>>> = Mutex::new(None);
-    let mut guard = CACHE.lock();
+    let mut guard = CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let map = guard.get_or_insert_with(HashMap::new);
     if let Some(s) = map.get(&raw) {
         return s;

@@ -4,7 +4,8 @@
 pub mod ipc;
 pub mod socks;
 pub mod tcp;
-pub mod tcp_address;
+/// Accept-filter masks (kept under their old path; they live in util).
+pub use crate::util::ip_mask as tcp_address;
 pub mod udp;
 
 use crate::error::{Error, Result};

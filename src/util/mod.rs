@@ -1,5 +1,6 @@
 //! Small self-contained helpers: Z85, the atomic counter, the stopwatch.
 
+pub mod ip_mask;
 pub mod sync;
 
 pub use crate::sys::with_signals_blocked;

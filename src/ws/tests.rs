@@ -192,7 +192,7 @@ fn libzmq_bytes_for_a_null_dealer() {
     .into_bytes();
     // The server's READY in the same segment: 0x82, len, flags=COMMAND.
     let mut ready = b"\x05READY".to_vec();
-    crate::zmtp::properties::encode(&mut ready, "Socket-Type", b"ROUTER");
+    crate::security::properties::encode(&mut ready, "Socket-Type", b"ROUTER");
     reply.extend_from_slice(&[0x82, (ready.len() + 1) as u8, 0x02]);
     reply.extend_from_slice(&ready);
     c.feed(&reply, now).unwrap();

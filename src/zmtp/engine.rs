@@ -1046,7 +1046,7 @@ mod tests {
         sub.feed(&g, now).unwrap();
         let mut ready = Vec::new();
         ready.extend_from_slice(b"\x05READY");
-        crate::zmtp::properties::encode(&mut ready, "Socket-Type", b"PUB");
+        crate::security::properties::encode(&mut ready, "Socket-Type", b"PUB");
         let mut q = OutQueue::default();
         let mut m = Message::from_vec(ready);
         m.set_flags(flags::COMMAND);
