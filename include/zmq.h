@@ -890,7 +890,7 @@ int zmq_msg_init(struct zmq_msg_t *msg);
 
 /*
  Initialises a message of `size` bytes, to be filled through zmq_msg_data
- (their initial contents are unspecified, as in libzmq).
+ (libzmq leaves them unspecified; ours are zero).
  */
 int zmq_msg_init_size(struct zmq_msg_t *msg, size_t size);
 
