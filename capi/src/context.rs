@@ -5,13 +5,17 @@ use std::ffi::{c_int, c_void};
 use zmqrs::{Context, Error};
 
 use crate::handle::{Pool, CTX_TAG};
-use crate::{boundary, fail, rc};
+use crate::{fail, rc};
 
 pub(crate) static CONTEXTS: Pool<Context> = Pool::new(CTX_TAG);
 
-/// The context behind a handle, or EFAULT.
+/// The context behind a handle, or EFAULT (NULL, terminated or not a
+/// context at all).
+///
+/// # Safety
+/// No thread terminates this context while the result is in use.
 pub(crate) unsafe fn ctx_of<'a>(ctx: *mut c_void) -> Option<&'a Context> {
-    // SAFETY: forwarded contract: ctx is NULL or a handle from zmq_ctx_new.
+    // SAFETY: forwarded contract: no concurrent release of this handle.
     let c = unsafe { CONTEXTS.get(ctx) };
     if c.is_none() {
         crate::set_errno(Error::EFAULT.to_raw());
@@ -19,31 +23,28 @@ pub(crate) unsafe fn ctx_of<'a>(ctx: *mut c_void) -> Option<&'a Context> {
     c
 }
 
-/// Creates a new 0MQ context.
-#[no_mangle]
-pub extern "C" fn zmq_ctx_new() -> *mut c_void {
-    boundary("zmq_ctx_new", || {
-        CONTEXTS.alloc(Context::new()) as *mut c_void
-    })
+entry! {
+    /// Creates a new 0MQ context.
+    fn zmq_ctx_new() -> *mut c_void {
+        CONTEXTS.alloc(Context::new())
+    }
 }
 
-/// Terminates a context: blocks until every socket is closed and lingered.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_ctx_term(context: *mut c_void) -> c_int {
-    boundary("zmq_ctx_term", || {
-        // SAFETY: context is NULL or a handle from zmq_ctx_new.
+entry! {
+    /// Terminates a context: blocks until every socket is closed and lingered.
+    fn zmq_ctx_term(context: *mut c_void) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         match unsafe { CONTEXTS.release(context) } {
             Some(mut c) => rc(c.destroy()),
             None => fail(Error::EFAULT, -1),
         }
-    })
+    }
 }
 
-/// Shuts a context down: blocking calls on its sockets return ETERM.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_ctx_shutdown(context: *mut c_void) -> c_int {
-    boundary("zmq_ctx_shutdown", || {
-        // SAFETY: context is NULL or a handle from zmq_ctx_new.
+entry! {
+    /// Shuts a context down: blocking calls on its sockets return ETERM.
+    fn zmq_ctx_shutdown(context: *mut c_void) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         match unsafe { ctx_of(context) } {
             Some(c) => {
                 c.shutdown();
@@ -51,64 +52,60 @@ pub unsafe extern "C" fn zmq_ctx_shutdown(context: *mut c_void) -> c_int {
             }
             None => -1,
         }
-    })
+    }
 }
 
-/// Sets an integer context option.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_ctx_set(context: *mut c_void, option: c_int, optval: c_int) -> c_int {
-    boundary("zmq_ctx_set", || {
-        // SAFETY: context is NULL or a handle from zmq_ctx_new.
+entry! {
+    /// Sets an integer context option.
+    fn zmq_ctx_set(context: *mut c_void, option: c_int, optval: c_int) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         match unsafe { ctx_of(context) } {
             Some(c) => rc(c.set(option, optval)),
             None => -1,
         }
-    })
+    }
 }
 
-/// Reads an integer context option; -1 with EINVAL for an unknown one.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_ctx_get(context: *mut c_void, option: c_int) -> c_int {
-    boundary("zmq_ctx_get", || {
-        // SAFETY: context is NULL or a handle from zmq_ctx_new.
+entry! {
+    /// Reads an integer context option; -1 with EINVAL for an unknown one.
+    fn zmq_ctx_get(context: *mut c_void, option: c_int) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         match unsafe { ctx_of(context) } {
             Some(c) => c.get(option).unwrap_or_else(|e| fail(e, -1)),
             None => -1,
         }
-    })
+    }
 }
 
-/// Sets a context option of any size (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_ctx_set_ext(
-    context: *mut c_void,
-    option: c_int,
-    optval: *const c_void,
-    optvallen: usize,
-) -> c_int {
-    boundary("zmq_ctx_set_ext", || {
-        // SAFETY: context is NULL or a handle from zmq_ctx_new.
+entry! {
+    /// Sets a context option of any size (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_ctx_set_ext(
+        context: *mut c_void,
+        option: c_int,
+        optval: *const c_void,
+        optvallen: usize,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(c) = (unsafe { ctx_of(context) }) else {
             return -1;
         };
         // SAFETY: the caller passes optvallen readable bytes at optval.
         let value = unsafe { crate::util::bytes(optval, optvallen) };
         rc(c.set_raw(option, value.unwrap_or(&[])))
-    })
+    }
 }
 
-/// Reads a context option of any size (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_ctx_get_ext(
-    context: *mut c_void,
-    option: c_int,
-    optval: *mut c_void,
-    optvallen: *mut usize,
-) -> c_int {
-    boundary("zmq_ctx_get_ext", || {
-        // SAFETY: context is NULL or a handle from zmq_ctx_new.
+entry! {
+    /// Reads a context option of any size (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_ctx_get_ext(
+        context: *mut c_void,
+        option: c_int,
+        optval: *mut c_void,
+        optvallen: *mut usize,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(c) = (unsafe { ctx_of(context) }) else {
             return -1;
         };
@@ -129,32 +126,33 @@ pub unsafe extern "C" fn zmq_ctx_get_ext(
             }
             Err(e) => fail(e, -1),
         }
-    })
+    }
 }
 
-/// Legacy: a context with `io_threads` I/O threads.
-#[no_mangle]
-pub extern "C" fn zmq_init(io_threads: c_int) -> *mut c_void {
-    boundary("zmq_init", || {
+entry! {
+    /// Legacy: a context with `io_threads` I/O threads.
+    fn zmq_init(io_threads: c_int) -> *mut c_void {
         if io_threads < 0 {
             return fail(Error::EINVAL, std::ptr::null_mut());
         }
         let c = Context::new();
         let _ = c.set_io_threads(io_threads);
-        CONTEXTS.alloc(c) as *mut c_void
-    })
+        CONTEXTS.alloc(c)
+    }
 }
 
-/// Legacy name of zmq_ctx_term.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_term(context: *mut c_void) -> c_int {
-    // SAFETY: same contract as zmq_ctx_term.
-    unsafe { zmq_ctx_term(context) }
+entry! {
+    /// Legacy name of zmq_ctx_term.
+    fn zmq_term(context: *mut c_void) -> c_int {
+        // SAFETY: same contract as zmq_ctx_term.
+        unsafe { zmq_ctx_term(context) }
+    }
 }
 
-/// Legacy name of zmq_ctx_term.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_ctx_destroy(context: *mut c_void) -> c_int {
-    // SAFETY: same contract as zmq_ctx_term.
-    unsafe { zmq_ctx_term(context) }
+entry! {
+    /// Legacy name of zmq_ctx_term.
+    fn zmq_ctx_destroy(context: *mut c_void) -> c_int {
+        // SAFETY: same contract as zmq_ctx_term.
+        unsafe { zmq_ctx_term(context) }
+    }
 }

@@ -1,11 +1,11 @@
 //! `libzmq.so.5`: the C ABI of zmqrs, a drop-in replacement for libzmq 4.3.5.
 //!
 //! Every exported function has libzmq's name, signature and errno
-//! behaviour. Bodies run inside [`boundary`]: a panic never unwinds into C;
-//! it aborts the process with a message, as a failed assertion in libzmq
-//! does. Handles are checked before use: a NULL, closed or terminated
-//! socket or context gives ENOTSOCK / EFAULT like libzmq, never a crash (see
-//! [`handle`]).
+//! behaviour, and every one is written through [`entry!`]: its body runs
+//! inside a panic boundary, so a panic never unwinds into C and never
+//! aborts the process; the call fails instead (see [`entry`]). Handles of
+//! every kind are checked before use (see [`handle`]): a NULL, closed,
+//! destroyed or foreign pointer gives libzmq's errno, never a crash.
 //!
 //! The header `include/zmq.h` is generated from this crate by cbindgen
 //! (see cbindgen.toml and tests/header.rs); doc comments become its C
@@ -15,8 +15,69 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+/// Defines one exported C function; the only way this crate exports one.
+///
+/// ```ignore
+/// entry! {
+///     /// Doc comment, copied into zmq.h.
+///     #[cfg(zmq_draft_api)]
+///     fn zmq_name(arg: *mut c_void, n: c_int) -> c_int {
+///         body
+///     }
+/// }
+/// ```
+///
+/// writes `#[no_mangle] pub unsafe extern "C" fn zmq_name(...) -> c_int`
+/// whose body runs through [`entry::run`]: a panic inside it is caught and
+/// the function returns its [`entry::Failure`] value with errno
+/// ENOTRECOVERABLE. A function without `-> T` returns `void`. A function
+/// whose neutral failure differs from its return type's (zmq_strerror,
+/// which must return a text) gives it after the body: `{ body } else
+/// { fallback }`.
+macro_rules! entry {
+    (
+        $(#[$attr:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block else $fallback:block
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+            $crate::entry::run(
+                stringify!($name),
+                move || -> $ret { $body },
+                || -> $ret { $fallback },
+            )
+        }
+    };
+    (
+        $(#[$attr:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+            $crate::entry::run(
+                stringify!($name),
+                move || -> $ret { $body },
+                <$ret as $crate::entry::Failure>::failure,
+            )
+        }
+    };
+    (
+        $(#[$attr:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name($($arg: $ty),*) {
+            $crate::entry::run(stringify!($name), move || $body, || ())
+        }
+    };
+}
+
 mod consts;
 mod context;
+mod entry;
 mod handle;
 mod message;
 mod poll;
@@ -31,22 +92,6 @@ pub use socket::*;
 pub use util::*;
 
 use zmqrs::Error;
-
-/// Runs an exported function's body; a panic aborts with the function's name.
-pub(crate) fn boundary<T>(name: &str, body: impl FnOnce() -> T) -> T {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-        Ok(v) => v,
-        Err(p) => {
-            let what = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            eprintln!("zmqrs: internal error in {name}: {what}");
-            std::process::abort();
-        }
-    }
-}
 
 /// Sets the calling thread's errno.
 pub(crate) fn set_errno(e: i32) {

@@ -11,7 +11,7 @@ use std::ptr;
 use zmqrs::{Error, Message, Release, LIVE_TAGS};
 
 use crate::constants::{ZMQ_MORE, ZMQ_SHARED, ZMQ_SRCFD};
-use crate::{boundary, fail};
+use crate::fail;
 
 /// A 0MQ message (64 bytes, pointer-aligned). Treat it as opaque.
 /// cbindgen:field-names=[_]
@@ -64,24 +64,22 @@ pub(crate) unsafe fn take(msg: *mut zmq_msg_t) -> Option<Message> {
     Some(value)
 }
 
-/// Initialises an empty message.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
-    boundary("zmq_msg_init", || {
+entry! {
+    /// Initialises an empty message.
+    fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
         if msg.is_null() {
             return fail(Error::EFAULT, -1);
         }
         // SAFETY: non-null pointer to the caller's zmq_msg_t.
         unsafe { store(msg, Message::new()) };
         0
-    })
+    }
 }
 
-/// Initialises a message of `size` bytes, to be filled through zmq_msg_data
-/// (libzmq leaves them unspecified; ours are zero).
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
-    boundary("zmq_msg_init_size", || {
+entry! {
+    /// Initialises a message of `size` bytes, to be filled through zmq_msg_data
+    /// (libzmq leaves them unspecified; ours are zero).
+    fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
         if msg.is_null() {
             return fail(Error::EFAULT, -1);
         }
@@ -98,18 +96,13 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> 
             }
             Err(e) => fail(e, -1),
         }
-    })
+    }
 }
 
-/// Initialises a message with a copy of `size` bytes at `buf` (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_init_buffer(
-    msg: *mut zmq_msg_t,
-    buf: *const c_void,
-    size: usize,
-) -> c_int {
-    boundary("zmq_msg_init_buffer", || {
+entry! {
+    /// Initialises a message with a copy of `size` bytes at `buf` (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_msg_init_buffer(msg: *mut zmq_msg_t, buf: *const c_void, size: usize) -> c_int {
         if msg.is_null() || (buf.is_null() && size != 0) {
             return fail(Error::EFAULT, -1);
         }
@@ -118,7 +111,7 @@ pub unsafe extern "C" fn zmq_msg_init_buffer(
         // SAFETY: non-null pointer to the caller's zmq_msg_t.
         unsafe { store(msg, Message::from_slice(data)) };
         0
-    })
+    }
 }
 
 unsafe fn call_free_fn(data: *mut u8, ctx: [usize; 2]) {
@@ -130,18 +123,17 @@ unsafe fn call_free_fn(data: *mut u8, ctx: [usize; 2]) {
     unsafe { ffn(data as *mut c_void, ctx[1] as *mut c_void) };
 }
 
-/// Initialises a message that uses `size` bytes at `data` in place. `ffn`,
-/// if not NULL, is called with `data` and `hint` once the message and all its
-/// copies are closed or sent.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_init_data(
-    msg: *mut zmq_msg_t,
-    data: *mut c_void,
-    size: usize,
-    ffn: Option<unsafe extern "C" fn(data: *mut c_void, hint: *mut c_void)>,
-    hint: *mut c_void,
-) -> c_int {
-    boundary("zmq_msg_init_data", || {
+entry! {
+    /// Initialises a message that uses `size` bytes at `data` in place. `ffn`,
+    /// if not NULL, is called with `data` and `hint` once the message and all its
+    /// copies are closed or sent.
+    fn zmq_msg_init_data(
+        msg: *mut zmq_msg_t,
+        data: *mut c_void,
+        size: usize,
+        ffn: Option<unsafe extern "C" fn(data: *mut c_void, hint: *mut c_void)>,
+        hint: *mut c_void,
+    ) -> c_int {
         if msg.is_null() || (data.is_null() && size != 0) {
             return fail(Error::EFAULT, -1);
         }
@@ -155,13 +147,12 @@ pub unsafe extern "C" fn zmq_msg_init_data(
         // SAFETY: non-null pointer to the caller's zmq_msg_t.
         unsafe { store(msg, m) };
         0
-    })
+    }
 }
 
-/// Releases a message.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
-    boundary("zmq_msg_close", || {
+entry! {
+    /// Releases a message.
+    fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         match unsafe { take(msg) } {
             Some(m) => {
@@ -170,13 +161,12 @@ pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
             }
             None => fail(Error::EFAULT, -1),
         }
-    })
+    }
 }
 
-/// Moves `src` into `dest` (closing `dest` first); `src` becomes empty.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
-    boundary("zmq_msg_move", || {
+entry! {
+    /// Moves `src` into `dest` (closing `dest` first); `src` becomes empty.
+    fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
         // SAFETY: both are NULL or the caller's zmq_msg_t.
         if unsafe { live(src) }.is_none() || unsafe { live(dest) }.is_none() {
             return fail(Error::EFAULT, -1);
@@ -192,13 +182,12 @@ pub unsafe extern "C" fn zmq_msg_move(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
             store(src, Message::new());
         }
         0
-    })
+    }
 }
 
-/// Makes `dest` share `src`'s content (closing `dest` first).
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
-    boundary("zmq_msg_copy", || {
+entry! {
+    /// Makes `dest` share `src`'s content (closing `dest` first).
+    fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t) -> c_int {
         // SAFETY: both are NULL or the caller's zmq_msg_t.
         let Some(s) = (unsafe { live(src) }) else {
             return fail(Error::EFAULT, -1);
@@ -217,44 +206,42 @@ pub unsafe extern "C" fn zmq_msg_copy(dest: *mut zmq_msg_t, src: *mut zmq_msg_t)
             }
             None => fail(Error::EFAULT, -1),
         }
-    })
+    }
 }
 
-/// Pointer to the message's content.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
-    boundary("zmq_msg_data", || {
+entry! {
+    /// Pointer to the message's content.
+    fn zmq_msg_data(msg: *mut zmq_msg_t) -> *mut c_void {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         match unsafe { live(msg) } {
             Some(m) => m.data_ptr() as *mut c_void,
             None => fail(Error::EFAULT, ptr::null_mut()),
         }
-    })
+    }
 }
 
-/// Size of the message's content in bytes.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
-    boundary("zmq_msg_size", || {
+entry! {
+    /// Size of the message's content in bytes.
+    fn zmq_msg_size(msg: *const zmq_msg_t) -> usize {
         // SAFETY: msg is NULL or the caller's zmq_msg_t; we only read.
         match unsafe { live(msg as *mut zmq_msg_t) } {
             Some(m) => m.len(),
             None => fail(Error::EFAULT, 0),
         }
-    })
+    }
 }
 
-/// 1 if more frames of this message follow, else 0.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
-    // SAFETY: same contract as zmq_msg_get.
-    unsafe { zmq_msg_get(msg, ZMQ_MORE) }
+entry! {
+    /// 1 if more frames of this message follow, else 0.
+    fn zmq_msg_more(msg: *const zmq_msg_t) -> c_int {
+        // SAFETY: same contract as zmq_msg_get.
+        unsafe { zmq_msg_get(msg, ZMQ_MORE) }
+    }
 }
 
-/// Reads a message property: ZMQ_MORE, ZMQ_SRCFD, ZMQ_SHARED.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
-    boundary("zmq_msg_get", || {
+entry! {
+    /// Reads a message property: ZMQ_MORE, ZMQ_SRCFD, ZMQ_SHARED.
+    fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> c_int {
         // SAFETY: msg is NULL or the caller's zmq_msg_t; we only read.
         let Some(m) = (unsafe { live(msg as *mut zmq_msg_t) }) else {
             return fail(Error::EFAULT, -1);
@@ -268,23 +255,20 @@ pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> 
             ZMQ_SHARED => m.is_shared() as c_int,
             _ => fail(Error::EINVAL, -1),
         }
-    })
+    }
 }
 
-/// Sets a message property; none is settable (EINVAL), as in libzmq.
-#[no_mangle]
-pub extern "C" fn zmq_msg_set(_msg: *mut zmq_msg_t, _property: c_int, _optval: c_int) -> c_int {
-    fail(Error::EINVAL, -1)
+entry! {
+    /// Sets a message property; none is settable (EINVAL), as in libzmq.
+    fn zmq_msg_set(_msg: *mut zmq_msg_t, _property: c_int, _optval: c_int) -> c_int {
+        fail(Error::EINVAL, -1)
+    }
 }
 
-/// A metadata property of a received message ("Socket-Type", "Routing-Id",
-/// "User-Id", "Peer-Address", application "X-" names), or NULL with EINVAL.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_gets(
-    msg: *const zmq_msg_t,
-    property: *const c_char,
-) -> *const c_char {
-    boundary("zmq_msg_gets", || {
+entry! {
+    /// A metadata property of a received message ("Socket-Type", "Routing-Id",
+    /// "User-Id", "Peer-Address", application "X-" names), or NULL with EINVAL.
+    fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_char) -> *const c_char {
         // SAFETY: msg is NULL or the caller's zmq_msg_t; we only read.
         let Some(m) = (unsafe { live(msg as *mut zmq_msg_t) }) else {
             return fail(Error::EFAULT, ptr::null());
@@ -298,37 +282,34 @@ pub unsafe extern "C" fn zmq_msg_gets(
             Some(v) => v.as_ptr(),
             None => fail(Error::EINVAL, ptr::null()),
         }
-    })
+    }
 }
 
-/// Sets the routing id of a message for SERVER/PEER sockets (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_set_routing_id(msg: *mut zmq_msg_t, routing_id: u32) -> c_int {
-    boundary("zmq_msg_set_routing_id", || {
+entry! {
+    /// Sets the routing id of a message for SERVER/PEER sockets (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_msg_set_routing_id(msg: *mut zmq_msg_t, routing_id: u32) -> c_int {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         match unsafe { live(msg) } {
             Some(m) => crate::rc(m.set_routing_id(routing_id)),
             None => fail(Error::EFAULT, -1),
         }
-    })
+    }
 }
 
-/// The routing id of a message received on a SERVER/PEER socket (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_routing_id(msg: *mut zmq_msg_t) -> u32 {
-    boundary("zmq_msg_routing_id", || {
+entry! {
+    /// The routing id of a message received on a SERVER/PEER socket (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_msg_routing_id(msg: *mut zmq_msg_t) -> u32 {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         unsafe { live(msg) }.map_or(0, |m| m.routing_id())
-    })
+    }
 }
 
-/// Sets the group of a RADIO message (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_set_group(msg: *mut zmq_msg_t, group: *const c_char) -> c_int {
-    boundary("zmq_msg_set_group", || {
+entry! {
+    /// Sets the group of a RADIO message (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_msg_set_group(msg: *mut zmq_msg_t, group: *const c_char) -> c_int {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         let Some(m) = (unsafe { live(msg) }) else {
             return fail(Error::EFAULT, -1);
@@ -342,18 +323,17 @@ pub unsafe extern "C" fn zmq_msg_set_group(msg: *mut zmq_msg_t, group: *const c_
         // SAFETY: len bytes at group are readable (strnlen just read them).
         let bytes = unsafe { std::slice::from_raw_parts(group as *const u8, len) };
         crate::rc(m.set_group(bytes))
-    })
+    }
 }
 
-/// The group of a DISH message, "" if none (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_group(msg: *mut zmq_msg_t) -> *const c_char {
-    boundary("zmq_msg_group", || {
+entry! {
+    /// The group of a DISH message, "" if none (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_msg_group(msg: *mut zmq_msg_t) -> *const c_char {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         match unsafe { live(msg) } {
             Some(m) => m.group_cstr().as_ptr(),
             None => fail(Error::EFAULT, ptr::null()),
         }
-    })
+    }
 }

@@ -7,8 +7,11 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use zmqrs::Error;
 
+use zmqrs::util::sync::{Mutex, MutexGuard};
+
+use crate::fail;
+use crate::handle::{Pool, POLLER_TAG};
 use crate::socket::{sock_of, SockHandle};
-use crate::{boundary, fail};
 
 /// A file descriptor as zmq.h names it.
 pub type zmq_fd_t = c_int;
@@ -66,13 +69,16 @@ impl zmqrs::poll::Item for Item<'_> {
 }
 
 /// Builds poll items for C items; ENOTSOCK for a bad socket handle.
+///
+/// # Safety
+/// No thread closes one of these sockets while the items are in use.
 unsafe fn to_items<'a>(items: &[zmq_pollitem_t]) -> Option<Vec<Item<'a>>> {
     let mut out = Vec::with_capacity(items.len());
     for it in items {
         let socket = if it.socket.is_null() {
             None
         } else {
-            // SAFETY: a non-null socket field is a handle from zmq_socket.
+            // SAFETY: any pointer; the pool checks it (handle.rs).
             Some(unsafe { sock_of(it.socket) }?)
         };
         out.push(Item {
@@ -85,15 +91,10 @@ unsafe fn to_items<'a>(items: &[zmq_pollitem_t]) -> Option<Vec<Item<'a>>> {
     Some(out)
 }
 
-/// Waits for events on sockets and descriptors; returns how many items have
-/// events (0 on timeout), -1 with errno on error.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poll(
-    items: *mut zmq_pollitem_t,
-    nitems: c_int,
-    timeout: c_long,
-) -> c_int {
-    boundary("zmq_poll", || {
+entry! {
+    /// Waits for events on sockets and descriptors; returns how many items have
+    /// events (0 on timeout), -1 with errno on error.
+    fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, timeout: c_long) -> c_int {
         if nitems < 0 {
             return fail(Error::EINVAL, -1);
         }
@@ -111,7 +112,7 @@ pub unsafe extern "C" fn zmq_poll(
         for item in slice.iter_mut() {
             item.revents = 0;
         }
-        // SAFETY: socket fields are handles from zmq_socket or NULL.
+        // SAFETY: socket fields are any pointers; the pool checks them.
         let Some(mut polled) = (unsafe { to_items(slice) }) else {
             return -1;
         };
@@ -124,35 +125,36 @@ pub unsafe extern "C" fn zmq_poll(
             }
             Err(e) => fail(e, -1),
         }
-    })
+    }
 }
 
-/// zmq_poll with a signal mask applied while waiting (DRAFT). The mask is
-/// swapped in around the wait; a signal that arrives just before the wait
-/// starts is seen at the next one.
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_ppoll(
-    items: *mut zmq_pollitem_t,
-    nitems: c_int,
-    timeout: c_long,
-    sigmask: *const libc::sigset_t,
-) -> c_int {
-    if sigmask.is_null() {
+entry! {
+    /// zmq_poll with a signal mask applied while waiting (DRAFT). The mask is
+    /// swapped in around the wait; a signal that arrives just before the wait
+    /// starts is seen at the next one.
+    #[cfg(zmq_draft_api)]
+    fn zmq_ppoll(
+        items: *mut zmq_pollitem_t,
+        nitems: c_int,
+        timeout: c_long,
+        sigmask: *const libc::sigset_t,
+    ) -> c_int {
+        if sigmask.is_null() {
+            // SAFETY: same contract as zmq_poll.
+            return unsafe { zmq_poll(items, nitems, timeout) };
+        }
+        // SAFETY: an uninitialised sigset_t is filled by pthread_sigmask.
+        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: sigmask points to the caller's sigset_t; old is ours.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, sigmask, &mut old) };
         // SAFETY: same contract as zmq_poll.
-        return unsafe { zmq_poll(items, nitems, timeout) };
+        let rc = unsafe { zmq_poll(items, nitems, timeout) };
+        let saved = zmqrs_errno();
+        // SAFETY: restores the mask saved above.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
+        crate::set_errno(saved);
+        rc
     }
-    // SAFETY: an uninitialised sigset_t is filled by pthread_sigmask.
-    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: sigmask points to the caller's sigset_t; old is ours.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, sigmask, &mut old) };
-    // SAFETY: same contract as zmq_poll.
-    let rc = unsafe { zmq_poll(items, nitems, timeout) };
-    let saved = zmqrs_errno();
-    // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
-    crate::set_errno(saved);
-    rc
 }
 
 fn zmqrs_errno() -> c_int {
@@ -162,8 +164,13 @@ fn zmqrs_errno() -> c_int {
 
 // ---- zmq_poller (DRAFT) ---------------------------------------------------
 
-const POLLER_TAG: u32 = 0xCAFE_BABE;
+/// The pollers, each behind a lock: a poller is meant for one thread, but
+/// two threads that share one anyway must not be able to corrupt it.
+pub(crate) static POLLERS: Pool<Mutex<Poller>> = Pool::new(POLLER_TAG);
 
+/// One registered socket (a socket handle, checked through the pool at
+/// each use) or descriptor (`socket` NULL).
+#[derive(Clone, Copy)]
 struct Entry {
     socket: *mut c_void,
     fd: zmq_fd_t,
@@ -171,26 +178,34 @@ struct Entry {
     events: c_short,
 }
 
-struct Poller {
-    tag: u32,
+/// What a poller handle holds.
+pub(crate) struct Poller {
     entries: Vec<Entry>,
     /// An epoll descriptor over the sockets' signals, made on demand for
     /// zmq_poller_fd.
     epoll: Option<OwnedFd>,
 }
 
-unsafe fn poller_of<'a>(p: *mut c_void) -> Option<&'a mut Poller> {
-    if p.is_null() {
-        crate::set_errno(Error::EFAULT.to_raw());
-        return None;
+// SAFETY: the raw pointers of the entries are values the caller registered:
+// socket handles, only ever used after a check through the socket pool, and
+// user data, never dereferenced, only handed back. Neither ties the poller
+// to a thread.
+unsafe impl Send for Poller {}
+
+/// The poller behind a handle, locked, or EFAULT (NULL, destroyed or not a
+/// poller at all).
+///
+/// # Safety
+/// No thread destroys this poller while the result is in use.
+unsafe fn poller_of<'a>(p: *mut c_void) -> Option<MutexGuard<'a, Poller>> {
+    // SAFETY: forwarded contract: no concurrent release of this handle.
+    match unsafe { POLLERS.get(p) } {
+        Some(m) => Some(m.lock()),
+        None => {
+            crate::set_errno(Error::EFAULT.to_raw());
+            None
+        }
     }
-    // SAFETY: p was returned by zmq_poller_new (and not destroyed).
-    let poller = unsafe { &mut *(p as *mut Poller) };
-    if poller.tag != POLLER_TAG {
-        crate::set_errno(Error::EFAULT.to_raw());
-        return None;
-    }
-    Some(poller)
 }
 
 fn check_events(events: c_short) -> bool {
@@ -201,252 +216,251 @@ fn check_events(events: c_short) -> bool {
     events & !all == 0
 }
 
-/// A new poller (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub extern "C" fn zmq_poller_new() -> *mut c_void {
-    Box::into_raw(Box::new(Poller {
-        tag: POLLER_TAG,
-        entries: Vec::new(),
-        epoll: None,
-    })) as *mut c_void
+entry! {
+    /// A new poller (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_new() -> *mut c_void {
+        POLLERS.alloc(Mutex::new(Poller {
+            entries: Vec::new(),
+            epoll: None,
+        }))
+    }
 }
 
-/// Frees a poller and sets `*poller_p` to NULL (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_destroy(poller_p: *mut *mut c_void) -> c_int {
-    if poller_p.is_null() {
-        return fail(Error::EFAULT, -1);
-    }
-    // SAFETY: poller_p points to a pointer from zmq_poller_new (or NULL).
-    let p = unsafe { *poller_p };
-    // SAFETY: as above.
-    if unsafe { poller_of(p) }.is_none() {
-        return -1;
-    }
-    // SAFETY: p is a live poller, freed once here.
-    unsafe {
-        (*(p as *mut Poller)).tag = 0;
-        drop(Box::from_raw(p as *mut Poller));
-        *poller_p = ptr::null_mut();
-    }
-    0
-}
-
-/// Number of registered sockets and descriptors (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_size(poller: *mut c_void) -> c_int {
-    // SAFETY: poller is NULL or from zmq_poller_new.
-    unsafe { poller_of(poller) }.map_or(-1, |p| p.entries.len() as c_int)
-}
-
-/// Registers a socket (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_add(
-    poller: *mut c_void,
-    s: *mut c_void,
-    user_data: *mut c_void,
-    events: c_short,
-) -> c_int {
-    // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else {
-        return -1;
-    };
-    // SAFETY: s is NULL or a handle from zmq_socket.
-    if unsafe { sock_of(s) }.is_none() {
-        return -1;
-    }
-    if !check_events(events) {
-        return fail(Error::EINVAL, -1);
-    }
-    if p.entries.iter().any(|e| e.socket == s) {
-        return fail(Error::EINVAL, -1);
-    }
-    p.entries.push(Entry {
-        socket: s,
-        fd: -1,
-        user_data,
-        events,
-    });
-    0
-}
-
-/// Changes a registered socket's events (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_modify(
-    poller: *mut c_void,
-    s: *mut c_void,
-    events: c_short,
-) -> c_int {
-    // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else {
-        return -1;
-    };
-    // SAFETY: s is NULL or a handle from zmq_socket.
-    if unsafe { sock_of(s) }.is_none() {
-        return -1;
-    }
-    if !check_events(events) {
-        return fail(Error::EINVAL, -1);
-    }
-    match p.entries.iter_mut().find(|e| e.socket == s) {
-        Some(e) => {
-            e.events = events;
-            0
+entry! {
+    /// Frees a poller and sets `*poller_p` to NULL (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_destroy(poller_p: *mut *mut c_void) -> c_int {
+        if poller_p.is_null() {
+            return fail(Error::EFAULT, -1);
         }
-        None => fail(Error::EINVAL, -1),
-    }
-}
-
-/// Unregisters a socket (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_remove(poller: *mut c_void, s: *mut c_void) -> c_int {
-    // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else {
-        return -1;
-    };
-    // SAFETY: s is NULL or a handle from zmq_socket.
-    if unsafe { sock_of(s) }.is_none() {
-        return -1;
-    }
-    match p.entries.iter().position(|e| e.socket == s) {
-        Some(i) => {
-            p.entries.remove(i);
-            0
-        }
-        None => fail(Error::EINVAL, -1),
-    }
-}
-
-/// Registers a file descriptor (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_add_fd(
-    poller: *mut c_void,
-    fd: zmq_fd_t,
-    user_data: *mut c_void,
-    events: c_short,
-) -> c_int {
-    // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else {
-        return -1;
-    };
-    if fd == -1 {
-        return fail(Error::EBADF, -1);
-    }
-    if !check_events(events) {
-        return fail(Error::EINVAL, -1);
-    }
-    if p.entries.iter().any(|e| e.socket.is_null() && e.fd == fd) {
-        return fail(Error::EINVAL, -1);
-    }
-    p.entries.push(Entry {
-        socket: ptr::null_mut(),
-        fd,
-        user_data,
-        events,
-    });
-    0
-}
-
-/// Changes a registered descriptor's events (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_modify_fd(
-    poller: *mut c_void,
-    fd: zmq_fd_t,
-    events: c_short,
-) -> c_int {
-    // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else {
-        return -1;
-    };
-    if fd == -1 {
-        return fail(Error::EBADF, -1);
-    }
-    if !check_events(events) {
-        return fail(Error::EINVAL, -1);
-    }
-    match p
-        .entries
-        .iter_mut()
-        .find(|e| e.socket.is_null() && e.fd == fd)
-    {
-        Some(e) => {
-            e.events = events;
-            0
-        }
-        None => fail(Error::EINVAL, -1),
-    }
-}
-
-/// Unregisters a descriptor (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_remove_fd(poller: *mut c_void, fd: zmq_fd_t) -> c_int {
-    // SAFETY: poller is NULL or from zmq_poller_new.
-    let Some(p) = (unsafe { poller_of(poller) }) else {
-        return -1;
-    };
-    if fd == -1 {
-        return fail(Error::EBADF, -1);
-    }
-    match p
-        .entries
-        .iter()
-        .position(|e| e.socket.is_null() && e.fd == fd)
-    {
-        Some(i) => {
-            p.entries.remove(i);
-            0
-        }
-        None => fail(Error::EINVAL, -1),
-    }
-}
-
-/// Waits for one event (DRAFT); 0 on success, -1 with EAGAIN on timeout.
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_wait(
-    poller: *mut c_void,
-    event: *mut zmq_poller_event_t,
-    timeout: c_long,
-) -> c_int {
-    // SAFETY: same contract as zmq_poller_wait_all with one event.
-    let rc = unsafe { zmq_poller_wait_all(poller, event, 1, timeout) };
-    if rc < 0 && !event.is_null() {
-        // SAFETY: event is non-null and the caller's.
-        unsafe {
-            (*event).socket = ptr::null_mut();
-            (*event).fd = -1;
-            (*event).user_data = ptr::null_mut();
-            (*event).events = 0;
+        // SAFETY: poller_p is non-null and points to the caller's pointer.
+        let p = unsafe { *poller_p };
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        match unsafe { POLLERS.release(p) } {
+            Some(poller) => {
+                drop(poller);
+                // SAFETY: as above.
+                unsafe { *poller_p = ptr::null_mut() };
+                0
+            }
+            None => fail(Error::EFAULT, -1),
         }
     }
-    if rc >= 0 {
+}
+
+entry! {
+    /// Number of registered sockets and descriptors (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_size(poller: *mut c_void) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        unsafe { poller_of(poller) }.map_or(-1, |p| p.entries.len() as c_int)
+    }
+}
+
+entry! {
+    /// Registers a socket (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_add(
+        poller: *mut c_void,
+        s: *mut c_void,
+        user_data: *mut c_void,
+        events: c_short,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        let Some(mut p) = (unsafe { poller_of(poller) }) else {
+            return -1;
+        };
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        if unsafe { sock_of(s) }.is_none() {
+            return -1;
+        }
+        if !check_events(events) {
+            return fail(Error::EINVAL, -1);
+        }
+        if p.entries.iter().any(|e| e.socket == s) {
+            return fail(Error::EINVAL, -1);
+        }
+        p.entries.push(Entry {
+            socket: s,
+            fd: -1,
+            user_data,
+            events,
+        });
         0
-    } else {
-        rc
     }
 }
 
-/// Waits for up to `n_events` events (DRAFT); returns how many, -1 with
-/// EAGAIN on timeout.
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_wait_all(
-    poller: *mut c_void,
-    events: *mut zmq_poller_event_t,
-    n_events: c_int,
-    timeout: c_long,
-) -> c_int {
-    boundary("zmq_poller_wait_all", || {
-        // SAFETY: poller is NULL or from zmq_poller_new.
+entry! {
+    /// Changes a registered socket's events (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_modify(poller: *mut c_void, s: *mut c_void, events: c_short) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        let Some(mut p) = (unsafe { poller_of(poller) }) else {
+            return -1;
+        };
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        if unsafe { sock_of(s) }.is_none() {
+            return -1;
+        }
+        if !check_events(events) {
+            return fail(Error::EINVAL, -1);
+        }
+        match p.entries.iter_mut().find(|e| e.socket == s) {
+            Some(e) => {
+                e.events = events;
+                0
+            }
+            None => fail(Error::EINVAL, -1),
+        }
+    }
+}
+
+entry! {
+    /// Unregisters a socket (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_remove(poller: *mut c_void, s: *mut c_void) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        let Some(mut p) = (unsafe { poller_of(poller) }) else {
+            return -1;
+        };
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        if unsafe { sock_of(s) }.is_none() {
+            return -1;
+        }
+        match p.entries.iter().position(|e| e.socket == s) {
+            Some(i) => {
+                p.entries.remove(i);
+                0
+            }
+            None => fail(Error::EINVAL, -1),
+        }
+    }
+}
+
+entry! {
+    /// Registers a file descriptor (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_add_fd(
+        poller: *mut c_void,
+        fd: zmq_fd_t,
+        user_data: *mut c_void,
+        events: c_short,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        let Some(mut p) = (unsafe { poller_of(poller) }) else {
+            return -1;
+        };
+        if fd == -1 {
+            return fail(Error::EBADF, -1);
+        }
+        if !check_events(events) {
+            return fail(Error::EINVAL, -1);
+        }
+        if p.entries.iter().any(|e| e.socket.is_null() && e.fd == fd) {
+            return fail(Error::EINVAL, -1);
+        }
+        p.entries.push(Entry {
+            socket: ptr::null_mut(),
+            fd,
+            user_data,
+            events,
+        });
+        0
+    }
+}
+
+entry! {
+    /// Changes a registered descriptor's events (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_modify_fd(poller: *mut c_void, fd: zmq_fd_t, events: c_short) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        let Some(mut p) = (unsafe { poller_of(poller) }) else {
+            return -1;
+        };
+        if fd == -1 {
+            return fail(Error::EBADF, -1);
+        }
+        if !check_events(events) {
+            return fail(Error::EINVAL, -1);
+        }
+        match p
+            .entries
+            .iter_mut()
+            .find(|e| e.socket.is_null() && e.fd == fd)
+        {
+            Some(e) => {
+                e.events = events;
+                0
+            }
+            None => fail(Error::EINVAL, -1),
+        }
+    }
+}
+
+entry! {
+    /// Unregisters a descriptor (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_remove_fd(poller: *mut c_void, fd: zmq_fd_t) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        let Some(mut p) = (unsafe { poller_of(poller) }) else {
+            return -1;
+        };
+        if fd == -1 {
+            return fail(Error::EBADF, -1);
+        }
+        match p
+            .entries
+            .iter()
+            .position(|e| e.socket.is_null() && e.fd == fd)
+        {
+            Some(i) => {
+                p.entries.remove(i);
+                0
+            }
+            None => fail(Error::EINVAL, -1),
+        }
+    }
+}
+
+entry! {
+    /// Waits for one event (DRAFT); 0 on success, -1 with EAGAIN on timeout.
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_wait(
+        poller: *mut c_void,
+        event: *mut zmq_poller_event_t,
+        timeout: c_long,
+    ) -> c_int {
+        // SAFETY: same contract as zmq_poller_wait_all with one event.
+        let rc = unsafe { zmq_poller_wait_all(poller, event, 1, timeout) };
+        if rc < 0 && !event.is_null() {
+            // SAFETY: event is non-null and the caller's.
+            unsafe {
+                (*event).socket = ptr::null_mut();
+                (*event).fd = -1;
+                (*event).user_data = ptr::null_mut();
+                (*event).events = 0;
+            }
+        }
+        if rc >= 0 {
+            0
+        } else {
+            rc
+        }
+    }
+}
+
+entry! {
+    /// Waits for up to `n_events` events (DRAFT); returns how many, -1 with
+    /// EAGAIN on timeout.
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_wait_all(
+        poller: *mut c_void,
+        events: *mut zmq_poller_event_t,
+        n_events: c_int,
+        timeout: c_long,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(p) = (unsafe { poller_of(poller) }) else {
             return -1;
         };
@@ -457,7 +471,14 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
             return fail(Error::EINVAL, -1);
         }
         // Items registered without events take no part (libzmq's pollset).
-        let live: Vec<&Entry> = p.entries.iter().filter(|e| e.events != 0).collect();
+        // A copy: the poller is not locked during the wait.
+        let live: Vec<Entry> = p
+            .entries
+            .iter()
+            .filter(|e| e.events != 0)
+            .copied()
+            .collect();
+        drop(p);
         if live.is_empty() {
             if timeout < 0 {
                 return fail(Error::EFAULT, -1);
@@ -472,8 +493,8 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
             let socket = if e.socket.is_null() {
                 None
             } else {
-                // SAFETY: registered sockets were checked when added; a
-                // socket closed since gives ENOTSOCK here.
+                // SAFETY: any pointer; the pool checks it (a socket closed
+                // since it was added gives ENOTSOCK here).
                 let Some(s) = (unsafe { sock_of(e.socket) }) else {
                     return -1;
                 };
@@ -518,18 +539,17 @@ pub unsafe extern "C" fn zmq_poller_wait_all(
             }
             Err(e) => fail(e, -1),
         }
-    })
+    }
 }
 
-/// A descriptor that becomes readable when a thread-safe socket in the
-/// poller may have events (DRAFT). As in libzmq, only pollers holding a
-/// thread-safe socket have one; otherwise EINVAL.
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -> c_int {
-    boundary("zmq_poller_fd", || {
-        // SAFETY: poller is NULL or from zmq_poller_new.
-        let Some(p) = (unsafe { poller_of(poller) }) else {
+entry! {
+    /// A descriptor that becomes readable when a thread-safe socket in the
+    /// poller may have events (DRAFT). As in libzmq, only pollers holding a
+    /// thread-safe socket have one; otherwise EINVAL.
+    #[cfg(zmq_draft_api)]
+    fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        let Some(mut p) = (unsafe { poller_of(poller) }) else {
             return -1;
         };
         let mut fds = Vec::new();
@@ -537,7 +557,7 @@ pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -
             if e.socket.is_null() {
                 continue;
             }
-            // SAFETY: registered sockets are handles from zmq_socket.
+            // SAFETY: any pointer; the pool checks it (handle.rs).
             if let Some(h) = unsafe { sock_of(e.socket) } {
                 if h.run(|s| s.is_thread_safe()) {
                     if let Ok(sfd) = h.run(|s| s.raw_fd()) {
@@ -571,5 +591,5 @@ pub unsafe extern "C" fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -
         // SAFETY: fd is non-null (checked above) and the caller's.
         unsafe { *fd = ep };
         0
-    })
+    }
 }

@@ -12,7 +12,7 @@ use crate::constants::*;
 use crate::context::ctx_of;
 use crate::handle::{Pool, SOCKET_TAG};
 use crate::message::{live, store, zmq_msg_t};
-use crate::{boundary, fail, rc};
+use crate::{fail, rc};
 
 pub(crate) static SOCKETS: Pool<SockHandle> = Pool::new(SOCKET_TAG);
 
@@ -122,9 +122,15 @@ impl SockHandle {
     }
 }
 
-/// The socket behind a handle, or ENOTSOCK.
+/// The socket behind a handle, or ENOTSOCK (NULL, closed or not a socket
+/// at all). This is the check on the path of every send and receive: a
+/// few loads and compares (see handle.rs).
+///
+/// # Safety
+/// No thread closes this socket while the result is in use.
+#[inline]
 pub(crate) unsafe fn sock_of<'a>(s: *mut c_void) -> Option<&'a SockHandle> {
-    // SAFETY: forwarded contract: s is NULL or a handle from zmq_socket.
+    // SAFETY: forwarded contract: no concurrent release of this handle.
     let sock = unsafe { SOCKETS.get(s) };
     if sock.is_none() {
         crate::set_errno(Error::ENOTSOCK.to_raw());
@@ -141,26 +147,24 @@ unsafe fn str_arg<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
     Some(unsafe { CStr::from_ptr(p) }.to_string_lossy())
 }
 
-/// Creates a socket of `type_` in a context.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void {
-    boundary("zmq_socket", || {
-        // SAFETY: context is NULL or a handle from zmq_ctx_new.
+entry! {
+    /// Creates a socket of `type_` in a context.
+    fn zmq_socket(context: *mut c_void, type_: c_int) -> *mut c_void {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(ctx) = (unsafe { ctx_of(context) }) else {
             return ptr::null_mut();
         };
         match ctx.socket_raw(type_) {
-            Ok(s) => SOCKETS.alloc(SockHandle::new(s)) as *mut c_void,
+            Ok(s) => SOCKETS.alloc(SockHandle::new(s)),
             Err(e) => fail(e, ptr::null_mut()),
         }
-    })
+    }
 }
 
-/// Closes a socket; pending messages are sent in the background (ZMQ_LINGER).
-#[no_mangle]
-pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
-    boundary("zmq_close", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Closes a socket; pending messages are sent in the background (ZMQ_LINGER).
+    fn zmq_close(s: *mut c_void) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         match unsafe { SOCKETS.release(s) } {
             Some(sock) => {
                 drop(sock);
@@ -168,38 +172,36 @@ pub unsafe extern "C" fn zmq_close(s: *mut c_void) -> c_int {
             }
             None => fail(Error::ENOTSOCK, -1),
         }
-    })
+    }
 }
 
-/// Sets a socket option.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_setsockopt(
-    s: *mut c_void,
-    option: c_int,
-    optval: *const c_void,
-    optvallen: usize,
-) -> c_int {
-    boundary("zmq_setsockopt", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Sets a socket option.
+    fn zmq_setsockopt(
+        s: *mut c_void,
+        option: c_int,
+        optval: *const c_void,
+        optvallen: usize,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
         // SAFETY: the caller passes optvallen readable bytes at optval.
         let value = unsafe { crate::util::bytes(optval, optvallen) };
         rc(sock.run(|s| s.setsockopt_raw(option, value)))
-    })
+    }
 }
 
-/// Reads a socket option; `*optvallen` is the buffer size in, the value size out.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_getsockopt(
-    s: *mut c_void,
-    option: c_int,
-    optval: *mut c_void,
-    optvallen: *mut usize,
-) -> c_int {
-    boundary("zmq_getsockopt", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Reads a socket option; `*optvallen` is the buffer size in, the value size out.
+    fn zmq_getsockopt(
+        s: *mut c_void,
+        option: c_int,
+        optval: *mut c_void,
+        optvallen: *mut usize,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -220,23 +222,22 @@ pub unsafe extern "C" fn zmq_getsockopt(
             }
             Err(e) => fail(e, -1),
         }
-    })
+    }
 }
 
 macro_rules! endpoint_fn {
     ($(#[$doc:meta])* $name:ident, $method:ident) => {
-        $(#[$doc])*
-        #[no_mangle]
-        pub unsafe extern "C" fn $name(s: *mut c_void, addr: *const c_char) -> c_int {
-            boundary(stringify!($name), || {
-                // SAFETY: s is NULL or a handle from zmq_socket.
+        entry! {
+            $(#[$doc])*
+            fn $name(s: *mut c_void, addr: *const c_char) -> c_int {
+                // SAFETY: any pointer; the pool checks it (handle.rs).
                 let Some(sock) = (unsafe { sock_of(s) }) else { return -1 };
                 // SAFETY: addr is NULL or a NUL-terminated string.
                 match unsafe { str_arg(addr) } {
                     Some(a) => rc(sock.run(|s| s.$method(&a))),
                     None => fail(Error::EINVAL, -1),
                 }
-            })
+            }
         }
     };
 }
@@ -271,16 +272,10 @@ fn send_message(sock: &SockHandle, m: Message, flags: c_int) -> c_int {
     }
 }
 
-/// Sends `len` bytes from `buf` as one frame; returns the size.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_send(
-    s: *mut c_void,
-    buf: *const c_void,
-    len: usize,
-    flags: c_int,
-) -> c_int {
-    boundary("zmq_send", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Sends `len` bytes from `buf` as one frame; returns the size.
+    fn zmq_send(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -290,20 +285,14 @@ pub unsafe extern "C" fn zmq_send(
         // SAFETY: the caller passes len readable bytes at buf.
         let data = unsafe { crate::util::bytes(buf, len) }.unwrap_or(&[]);
         send_message(sock, Message::from_slice(data), flags)
-    })
+    }
 }
 
-/// Sends `len` bytes at `buf` without copying; the buffer must stay valid and
-/// unchanged for the life of the library.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_send_const(
-    s: *mut c_void,
-    buf: *const c_void,
-    len: usize,
-    flags: c_int,
-) -> c_int {
-    boundary("zmq_send_const", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Sends `len` bytes at `buf` without copying; the buffer must stay valid and
+    /// unchanged for the life of the library.
+    fn zmq_send_const(s: *mut c_void, buf: *const c_void, len: usize, flags: c_int) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -314,19 +303,13 @@ pub unsafe extern "C" fn zmq_send_const(
         // as long as any message made from it.
         let m = unsafe { Message::from_raw_parts(buf as *mut u8, len, None) };
         send_message(sock, m, flags)
-    })
+    }
 }
 
-/// Receives one frame into `buf` (truncated to `len`); returns its full size.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_recv(
-    s: *mut c_void,
-    buf: *mut c_void,
-    len: usize,
-    flags: c_int,
-) -> c_int {
-    boundary("zmq_recv", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Receives one frame into `buf` (truncated to `len`); returns its full size.
+    fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: usize, flags: c_int) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -344,14 +327,13 @@ pub unsafe extern "C" fn zmq_recv(
             }
             Err(e) => fail(e, -1),
         }
-    })
+    }
 }
 
-/// Sends a message; on success `msg` is left empty, on failure unchanged.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    boundary("zmq_msg_send", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Sends a message; on success `msg` is left empty, on failure unchanged.
+    fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -372,14 +354,13 @@ pub unsafe extern "C" fn zmq_msg_send(msg: *mut zmq_msg_t, s: *mut c_void, flags
                 fail(e, -1)
             }
         }
-    })
+    }
 }
 
-/// Receives a frame into `msg` (its old content is released); returns its size.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
-    boundary("zmq_msg_recv", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Receives a frame into `msg` (its old content is released); returns its size.
+    fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags: c_int) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -399,33 +380,29 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
             }
             Err(e) => fail(e, -1),
         }
-    })
+    }
 }
 
-/// Deprecated name of zmq_msg_send with the arguments swapped.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
-    // SAFETY: same contract as zmq_msg_send.
-    unsafe { zmq_msg_send(msg, s, flags) }
+entry! {
+    /// Deprecated name of zmq_msg_send with the arguments swapped.
+    fn zmq_sendmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+        // SAFETY: same contract as zmq_msg_send.
+        unsafe { zmq_msg_send(msg, s, flags) }
+    }
 }
 
-/// Deprecated name of zmq_msg_recv with the arguments swapped.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
-    // SAFETY: same contract as zmq_msg_recv.
-    unsafe { zmq_msg_recv(msg, s, flags) }
+entry! {
+    /// Deprecated name of zmq_msg_recv with the arguments swapped.
+    fn zmq_recvmsg(s: *mut c_void, msg: *mut zmq_msg_t, flags: c_int) -> c_int {
+        // SAFETY: same contract as zmq_msg_recv.
+        unsafe { zmq_msg_recv(msg, s, flags) }
+    }
 }
 
-/// Sends `count` buffers as one multi-part message.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_sendiov(
-    s: *mut c_void,
-    iov: *mut libc::iovec,
-    count: usize,
-    flags: c_int,
-) -> c_int {
-    boundary("zmq_sendiov", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Sends `count` buffers as one multi-part message.
+    fn zmq_sendiov(s: *mut c_void, iov: *mut libc::iovec, count: usize, flags: c_int) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -449,19 +426,18 @@ pub unsafe extern "C" fn zmq_sendiov(
             }
         }
         result
-    })
+    }
 }
 
-/// Receives up to `*count` frames of a message into malloc'ed buffers.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_recviov(
-    s: *mut c_void,
-    iov: *mut libc::iovec,
-    count: *mut usize,
-    flags: c_int,
-) -> c_int {
-    boundary("zmq_recviov", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Receives up to `*count` frames of a message into malloc'ed buffers.
+    fn zmq_recviov(
+        s: *mut c_void,
+        iov: *mut libc::iovec,
+        count: *mut usize,
+        flags: c_int,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -500,59 +476,54 @@ pub unsafe extern "C" fn zmq_recviov(
             nread += 1;
         }
         nread
-    })
+    }
 }
 
-/// Reports this socket's connection events to a PAIR socket bound at the
-/// inproc endpoint `addr` (NULL stops monitoring).
-#[no_mangle]
-pub unsafe extern "C" fn zmq_socket_monitor(
-    s: *mut c_void,
-    addr: *const c_char,
-    events: c_int,
-) -> c_int {
-    // SAFETY: same contract as zmq_socket_monitor_versioned.
-    unsafe { zmq_socket_monitor_versioned(s, addr, events as u32 as u64, 1, ZMQ_PAIR) }
+entry! {
+    /// Reports this socket's connection events to a PAIR socket bound at the
+    /// inproc endpoint `addr` (NULL stops monitoring).
+    fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int {
+        // SAFETY: same contract as zmq_socket_monitor_versioned.
+        unsafe { zmq_socket_monitor_versioned(s, addr, events as u32 as u64, 1, ZMQ_PAIR) }
+    }
 }
 
-/// Monitoring with an event format version (1 or 2) and a PAIR, PUB or
-/// PUSH monitor socket (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_socket_monitor_versioned(
-    s: *mut c_void,
-    addr: *const c_char,
-    events: u64,
-    event_version: c_int,
-    type_: c_int,
-) -> c_int {
-    boundary("zmq_socket_monitor_versioned", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Monitoring with an event format version (1 or 2) and a PAIR, PUB or
+    /// PUSH monitor socket (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_socket_monitor_versioned(
+        s: *mut c_void,
+        addr: *const c_char,
+        events: u64,
+        event_version: c_int,
+        type_: c_int,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
         // SAFETY: addr is NULL or a NUL-terminated string.
         let a = unsafe { str_arg(addr) };
         rc(sock.run(|s| s.monitor_versioned(a.as_deref(), events, event_version, type_)))
-    })
+    }
 }
 
-/// Asks every pipe for a ZMQ_EVENT_PIPES_STATS monitor event (DRAFT):
-/// EINVAL unless the monitor asked for those events, EAGAIN without pipes.
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
-    boundary("zmq_socket_monitor_pipes_stats", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Asks every pipe for a ZMQ_EVENT_PIPES_STATS monitor event (DRAFT):
+    /// EINVAL unless the monitor asked for those events, EAGAIN without pipes.
+    #[cfg(zmq_draft_api)]
+    fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
         rc(sock.run(|s| s.monitor_pipes_stats()))
-    })
+    }
 }
 
 unsafe fn group_fn(s: *mut c_void, group: *const c_char, join: bool) -> c_int {
-    // SAFETY: s is NULL or a handle from zmq_socket.
+    // SAFETY: any pointer; the pool checks it (handle.rs).
     let Some(sock) = (unsafe { sock_of(s) }) else {
         return -1;
     };
@@ -564,29 +535,30 @@ unsafe fn group_fn(s: *mut c_void, group: *const c_char, join: bool) -> c_int {
     rc(sock.run(|s| if join { s.join(g) } else { s.leave(g) }))
 }
 
-/// Joins a group (DISH sockets, DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int {
-    // SAFETY: forwarded contract.
-    boundary("zmq_join", || unsafe { group_fn(s, group, true) })
+entry! {
+    /// Joins a group (DISH sockets, DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int {
+        // SAFETY: forwarded contract.
+        unsafe { group_fn(s, group, true) }
+    }
 }
 
-/// Leaves a group (DISH sockets, DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int {
-    // SAFETY: forwarded contract.
-    boundary("zmq_leave", || unsafe { group_fn(s, group, false) })
+entry! {
+    /// Leaves a group (DISH sockets, DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int {
+        // SAFETY: forwarded contract.
+        unsafe { group_fn(s, group, false) }
+    }
 }
 
-/// Connects a PEER socket and returns the routing id of the new peer, 0 on
-/// error (DRAFT; ENOTSUP for other socket types).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -> u32 {
-    boundary("zmq_connect_peer", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// Connects a PEER socket and returns the routing id of the new peer, 0 on
+    /// error (DRAFT; ENOTSUP for other socket types).
+    #[cfg(zmq_draft_api)]
+    fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -> u32 {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return 0;
         };
@@ -598,20 +570,19 @@ pub unsafe extern "C" fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -
             Ok(id) => id,
             Err(e) => fail(e, 0),
         }
-    })
+    }
 }
 
-/// ZMQ_POLLOUT if the ROUTER peer with this routing id can take a message,
-/// else 0; -1 with EHOSTUNREACH for an unknown peer (DRAFT).
-#[cfg(zmq_draft_api)]
-#[no_mangle]
-pub unsafe extern "C" fn zmq_socket_get_peer_state(
-    s: *mut c_void,
-    routing_id: *const c_void,
-    routing_id_size: usize,
-) -> c_int {
-    boundary("zmq_socket_get_peer_state", || {
-        // SAFETY: s is NULL or a handle from zmq_socket.
+entry! {
+    /// ZMQ_POLLOUT if the ROUTER peer with this routing id can take a message,
+    /// else 0; -1 with EHOSTUNREACH for an unknown peer (DRAFT).
+    #[cfg(zmq_draft_api)]
+    fn zmq_socket_get_peer_state(
+        s: *mut c_void,
+        routing_id: *const c_void,
+        routing_id_size: usize,
+    ) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
@@ -619,30 +590,26 @@ pub unsafe extern "C" fn zmq_socket_get_peer_state(
         let id = unsafe { crate::util::bytes(routing_id, routing_id_size) }.unwrap_or(&[]);
         sock.run(|s| s.peer_state(id))
             .unwrap_or_else(|e| fail(e, -1))
-    })
+    }
 }
 
-/// Forwards messages between two sockets until the context terminates.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_proxy(
-    frontend: *mut c_void,
-    backend: *mut c_void,
-    capture: *mut c_void,
-) -> c_int {
-    // SAFETY: same contract as zmq_proxy_steerable.
-    unsafe { zmq_proxy_steerable(frontend, backend, capture, ptr::null_mut()) }
+entry! {
+    /// Forwards messages between two sockets until the context terminates.
+    fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int {
+        // SAFETY: same contract as zmq_proxy_steerable.
+        unsafe { zmq_proxy_steerable(frontend, backend, capture, ptr::null_mut()) }
+    }
 }
 
-/// zmq_proxy with a control socket taking PAUSE, RESUME, TERMINATE and STATISTICS.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_proxy_steerable(
-    frontend: *mut c_void,
-    backend: *mut c_void,
-    capture: *mut c_void,
-    control: *mut c_void,
-) -> c_int {
-    boundary("zmq_proxy_steerable", || {
-        // SAFETY: each is NULL or a handle from zmq_socket.
+entry! {
+    /// zmq_proxy with a control socket taking PAUSE, RESUME, TERMINATE and STATISTICS.
+    fn zmq_proxy_steerable(
+        frontend: *mut c_void,
+        backend: *mut c_void,
+        capture: *mut c_void,
+        control: *mut c_void,
+    ) -> c_int {
+        // SAFETY: any pointers; the pool checks them (handle.rs).
         let (Some(f), Some(b)) = (unsafe { sock_of(frontend) }, unsafe { sock_of(backend) }) else {
             return fail(Error::EFAULT, -1);
         };
@@ -650,7 +617,7 @@ pub unsafe extern "C" fn zmq_proxy_steerable(
             if p.is_null() {
                 return Ok(None);
             }
-            // SAFETY: p is a handle from zmq_socket.
+            // SAFETY: any pointer; the pool checks it (handle.rs).
             unsafe { sock_of(p) }.map(Some).ok_or(())
         };
         let (Ok(cap), Ok(ctl)) = (optional(capture), optional(control)) else {
@@ -664,16 +631,13 @@ pub unsafe extern "C" fn zmq_proxy_steerable(
             cap.map(|c| &c.socket),
             ctl.map(|c| &c.socket),
         ))
-    })
+    }
 }
 
-/// Deprecated: zmq_proxy without capture.
-#[no_mangle]
-pub unsafe extern "C" fn zmq_device(
-    _type_: c_int,
-    frontend: *mut c_void,
-    backend: *mut c_void,
-) -> c_int {
-    // SAFETY: same contract as zmq_proxy.
-    unsafe { zmq_proxy(frontend, backend, ptr::null_mut()) }
+entry! {
+    /// Deprecated: zmq_proxy without capture.
+    fn zmq_device(_type_: c_int, frontend: *mut c_void, backend: *mut c_void) -> c_int {
+        // SAFETY: same contract as zmq_proxy.
+        unsafe { zmq_proxy(frontend, backend, ptr::null_mut()) }
+    }
 }

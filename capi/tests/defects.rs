@@ -4,35 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{compile_c, scratch, soname_dir};
-
-/// Runs a compiled program against the library under test; returns its
-/// stdout, or panics with how it ended (a signal shows as such).
-fn run_c(exe: &std::path::Path, libdir: &std::path::Path) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    let out = Command::new(exe)
-        .env("LD_LIBRARY_PATH", libdir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if let Some(sig) = out.status.signal() {
-        panic!(
-            "{} was killed by signal {sig}:\n{stdout}{}",
-            exe.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    assert!(
-        out.status.success(),
-        "{} failed ({}):\n{stdout}{}",
-        exe.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use common::{compile_c, run_c, scratch, soname_dir};
 
 /// Defect 2: zmq_msg_init_size left the body uninitialised, so a caller
 /// that sends it unfilled made the library read uninitialised memory. The

@@ -151,3 +151,30 @@ pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
     run(&mut cmd);
     exe
 }
+
+/// Runs a compiled program against the library under test (found through
+/// `libdir`); returns its stdout, or panics with how it ended (a signal
+/// shows as such).
+pub fn run_c(exe: &Path, libdir: &Path) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let out = Command::new(exe)
+        .env("LD_LIBRARY_PATH", libdir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if let Some(sig) = out.status.signal() {
+        panic!(
+            "{} was killed by signal {sig}:\n{stdout}{}",
+            exe.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        out.status.success(),
+        "{} failed ({}):\n{stdout}{}",
+        exe.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
