@@ -257,7 +257,7 @@ pub unsafe extern "C" fn zmq_msg_get(msg: *const zmq_msg_t, property: c_int) -> 
         };
         match property {
             ZMQ_MORE => m.more() as c_int,
-            ZMQ_SRCFD => match m.gets("__fd").and_then(|s| s.parse::<c_int>().ok()) {
+            ZMQ_SRCFD => match m.property("__fd").and_then(|s| s.parse::<c_int>().ok()) {
                 Some(fd) => fd,
                 None => fail(Error::EINVAL, -1),
             },

@@ -75,7 +75,7 @@ pub unsafe extern "C" fn zmq_has(capability: *const c_char) -> c_int {
         }
         // SAFETY: the caller passes a NUL-terminated string.
         let c = unsafe { CStr::from_ptr(capability) }.to_string_lossy();
-        zmqrs::has(&c) as c_int
+        zmqrs::has(&c).unwrap_or(false) as c_int
     })
 }
 
