@@ -1,7 +1,7 @@
 //! zmqrs: ZeroMQ (libzmq 4.3.5) in Rust.
 //!
 //! Three faces over one core: this blocking Rust API ([`Context`],
-//! [`Socket`], [`Message`], [`poll`]), a drop-in replacement for the `zmq`
+//! [`Socket`], [`Message`], [`poll()`]), a drop-in replacement for the `zmq`
 //! crate (rust-zmq 0.10: see [below](#the-zmq-crate)); the C ABI in the
 //! `capi` crate, which builds a drop-in `libzmq.so.5`; and ZMTP on the wire,
 //! compatible with every libzmq peer.
@@ -29,7 +29,7 @@
 //! ```
 //!
 //! The same items sit under the same paths ([`Context`], [`Socket`],
-//! [`Message`], [`poll`], [`proxy`], [`SocketType`] and its variants as
+//! [`Message`], [`poll()`], [`proxy`], [`SocketType`] and its variants as
 //! crate-level constants, [`PollEvents`] with [`POLLIN`]..., [`SocketEvent`],
 //! [`Mechanism`], [`CurveKeyPair`], [`z85_encode`], [`Sendable`]...) with the
 //! same signatures, including a typed getter and setter for every socket
@@ -47,7 +47,7 @@
 //!   [`SocketEvent::from_raw`], a failing `get_fd` in `as_raw_fd`), this
 //!   crate returns a documented value instead.
 //! * [`SocketType`] has the draft socket types as extra variants, and
-//!   [`Error`](crate::Error) more errno values: a `match` on either needs a
+//!   [`Error`] more errno values: a `match` on either needs a
 //!   `_` arm.
 //! * The GSSAPI options fail with EINVAL: there is no GSSAPI here (as in a
 //!   libzmq built without it).
@@ -60,9 +60,9 @@
 //! The draft socket types ([`SocketType::SERVER`], `CLIENT`, `RADIO`,
 //! `DISH`, `GATHER`, `SCATTER`, `DGRAM`, `PEER`, `CHANNEL`) with
 //! [`Socket::join`], [`Socket::leave`], [`Socket::connect_peer`] and routing
-//! ids and groups on [`Message`](crate::Message);
+//! ids and groups on [`Message`];
 //! [`Socket::send_msg_or_return`], which hands the message back on failure;
-//! [`Socket::monitor_versioned`]; [`proxy_with`](crate::proxy_with);
+//! [`Socket::monitor_versioned`]; [`proxy_with`];
 //! raw option access ([`Socket::setsockopt_raw`]); and the newer socket
 //! options (TCP_MAXRT, ROUTER_NOTIFY, XPUB_NODROP...).
 //!

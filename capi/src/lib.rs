@@ -1,11 +1,11 @@
 //! `libzmq.so.5`: the C ABI of zmqrs, a drop-in replacement for libzmq 4.3.5.
 //!
 //! Every exported function has libzmq's name, signature and errno
-//! behaviour. Bodies run inside [`boundary`]: a panic never unwinds into C;
+//! behaviour. Bodies run inside `boundary`: a panic never unwinds into C;
 //! it aborts the process with a message, as a failed assertion in libzmq
 //! does. Handles are checked before use: a NULL, closed or terminated
 //! socket or context gives ENOTSOCK / EFAULT like libzmq, never a crash (see
-//! [`handle`]).
+//! the `handle` module).
 //!
 //! The header `include/zmq.h` is generated from this crate by cbindgen
 //! (see cbindgen.toml and tests/header.rs); doc comments become its C

@@ -15,6 +15,7 @@ use crate::{boundary, fail};
 
 /// A 0MQ message (64 bytes, pointer-aligned). Treat it as opaque.
 /// cbindgen:field-names=[_]
+#[allow(rustdoc::broken_intra_doc_links)] // `[_]` above is cbindgen's, not a link.
 #[repr(C, align(8))]
 pub struct zmq_msg_t {
     pub _x: [u8; 64],

@@ -358,7 +358,7 @@ impl Socket {
         Ok(parts)
     }
 
-    /// A poll item for this socket, for [`poll`](crate::poll).
+    /// A poll item for this socket, for [`poll`](crate::poll()).
     pub fn as_poll_item(&self, events: PollEvents) -> PollItem<'_> {
         PollItem::for_socket(self, events)
     }

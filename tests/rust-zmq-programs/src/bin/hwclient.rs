@@ -1,7 +1,7 @@
 //! Hello World client (the Guide's hwclient): connects a REQ socket to the
 //! server, sends "Hello" and waits for "World", ten times.
 //!
-//! Usage: hwclient <endpoint>
+//! Usage: `hwclient <endpoint>`
 
 use std::env;
 

@@ -1,7 +1,7 @@
 //! Hello World server (the Guide's hwserver): binds a REP socket, answers
 //! "World" to each "Hello".
 //!
-//! Usage: hwserver [endpoint] [requests]. The endpoint defaults to
+//! Usage: `hwserver [endpoint] [requests]`. The endpoint defaults to
 //! tcp://127.0.0.1:* (a free port); the first line printed is the endpoint
 //! clients should connect to. The server stops after `requests` (10).
 

@@ -2,7 +2,7 @@
 //! Enter (the workers are connected), tells the sink a batch starts, then
 //! sends 100 tasks, each a workload in milliseconds.
 //!
-//! Usage: taskvent <sink endpoint>. Prints the endpoint workers connect to.
+//! Usage: `taskvent <sink endpoint>`. Prints the endpoint workers connect to.
 
 use std::env;
 use std::io::{self, BufRead, Write};

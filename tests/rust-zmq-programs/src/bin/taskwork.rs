@@ -3,7 +3,7 @@
 //! result to the sink; a "KILL" from the sink's publisher ends it. Both
 //! inputs are watched with `zmq::poll`.
 //!
-//! Usage: taskwork <ventilator endpoint> <sink endpoint> <control endpoint>
+//! Usage: `taskwork <ventilator endpoint> <sink endpoint> <control endpoint>`
 
 use std::env;
 use std::io::Write;
