@@ -108,7 +108,7 @@ fn bench_pipe(c: &mut Criterion) {
             g.throughput(Throughput::Elements(1));
             g.bench_function(format!("pair_send_recv/{}", label(size)), |bch| {
                 bch.iter(|| {
-                    a.send_msg(proto.clone(), 0).map_err(|(e, _)| e).unwrap();
+                    a.send(proto.clone(), 0).unwrap();
                     black_box(b.recv_msg(0).unwrap())
                 })
             });
@@ -124,7 +124,7 @@ fn bench_pipe(c: &mut Criterion) {
             g.throughput(Throughput::Elements(1));
             g.bench_function(format!("push_pull_send_recv/{}", label(size)), |bch| {
                 bch.iter(|| {
-                    push.send_msg(proto.clone(), 0).map_err(|(e, _)| e).unwrap();
+                    push.send(proto.clone(), 0).unwrap();
                     black_box(pull.recv_msg(0).unwrap())
                 })
             });
@@ -134,7 +134,7 @@ fn bench_pipe(c: &mut Criterion) {
             g.bench_function(format!("push_pull_batch1000/{}", label(size)), |bch| {
                 bch.iter(|| {
                     for _ in 0..1000 {
-                        push.send_msg(proto.clone(), 0).map_err(|(e, _)| e).unwrap();
+                        push.send(proto.clone(), 0).unwrap();
                     }
                     for _ in 0..1000 {
                         black_box(pull.recv_msg(0).unwrap());
@@ -173,14 +173,14 @@ fn bench_mailbox(c: &mut Criterion) {
             if m.is_empty() {
                 break;
             }
-            s.send_msg(m, 0).map_err(|(e, _)| e).unwrap();
+            s.send(m, 0).unwrap();
         }
     });
     let ping = Message::from_slice(b"p");
     g.throughput(Throughput::Elements(1));
     g.bench_function("pingpong_thread/1B", |b| {
         b.iter(|| {
-            me.send_msg(ping.clone(), 0).map_err(|(e, _)| e).unwrap();
+            me.send(ping.clone(), 0).unwrap();
             black_box(me.recv_msg(0).unwrap())
         })
     });

@@ -28,8 +28,8 @@ macro_rules! errors {
                 match self { $( Error::$name => $value, )* }
             }
 
-            /// The error for an errno number, if it is one libzmq reports.
-            pub fn from_raw(raw: i32) -> Option<Error> {
+            /// The error for an errno number, if it is one of ours.
+            pub fn try_from_raw(raw: i32) -> Option<Error> {
                 $( if raw == $value { return Some(Error::$name); } )*
                 None
             }
@@ -40,6 +40,10 @@ macro_rules! errors {
 errors! {
     /// Resource temporarily unavailable: a non-blocking call would block, or a timeout expired.
     EAGAIN = libc::EAGAIN,
+    /// Device or resource busy (kept for the `zmq` crate's vocabulary).
+    EBUSY = libc::EBUSY,
+    /// Protocol error (kept for the `zmq` crate's vocabulary).
+    EPROTO = libc::EPROTO,
     /// Invalid argument.
     EINVAL = libc::EINVAL,
     /// Bad address: a null or invalid message or context.
@@ -107,6 +111,21 @@ errors! {
 }
 
 impl Error {
+    /// The error for an errno number, as the `zmq` crate's `Error::from_raw`.
+    ///
+    /// Numbers that are none of ours (libzmq never reports them) become
+    /// [`Error::EINVAL`] instead of the `zmq` crate's panic; use
+    /// [`Error::try_from_raw`] to tell them apart.
+    ///
+    /// ```
+    /// use zmqrs::Error;
+    /// assert_eq!(Error::from_raw(Error::ETERM.to_raw()), Error::ETERM);
+    /// assert_eq!(Error::from_raw(-7), Error::EINVAL);
+    /// ```
+    pub fn from_raw(raw: i32) -> Error {
+        Error::try_from_raw(raw).unwrap_or(Error::EINVAL)
+    }
+
     /// The message `zmq_strerror` gives for this error.
     pub fn message(self) -> &'static str {
         strerror(self.to_raw())
@@ -115,7 +134,7 @@ impl Error {
     /// Maps an operating-system error to the errno libzmq would report.
     pub fn from_io(e: &std::io::Error) -> Error {
         e.raw_os_error()
-            .and_then(Error::from_raw)
+            .and_then(Error::try_from_raw)
             .unwrap_or(Error::EINVAL)
     }
 }
@@ -154,6 +173,32 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+impl From<Error> for std::io::Error {
+    /// An I/O error of the matching kind that carries the 0MQ error (its
+    /// `get_ref` downcasts back to [`Error`]).
+    fn from(error: Error) -> std::io::Error {
+        use std::io::ErrorKind;
+        let kind = match error {
+            Error::ENOENT => ErrorKind::NotFound,
+            Error::EACCES => ErrorKind::PermissionDenied,
+            Error::ECONNREFUSED => ErrorKind::ConnectionRefused,
+            Error::ECONNRESET => ErrorKind::ConnectionReset,
+            Error::ECONNABORTED => ErrorKind::ConnectionAborted,
+            Error::ENOTCONN => ErrorKind::NotConnected,
+            Error::EADDRINUSE => ErrorKind::AddrInUse,
+            Error::EADDRNOTAVAIL => ErrorKind::AddrNotAvailable,
+            Error::EAGAIN => ErrorKind::WouldBlock,
+            Error::EINVAL => ErrorKind::InvalidInput,
+            Error::ETIMEDOUT => ErrorKind::TimedOut,
+            Error::EINTR => ErrorKind::Interrupted,
+            Error::ENOMEM => ErrorKind::OutOfMemory,
+            Error::ENOTSUP => ErrorKind::Unsupported,
+            _ => ErrorKind::Other,
+        };
+        std::io::Error::new(kind, error)
+    }
+}
+
 /// The result of a 0MQ operation.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -167,8 +212,11 @@ mod tests {
         assert_eq!(Error::ENOCOMPATPROTO.to_raw(), 156_384_764);
         assert_eq!(Error::ETERM.to_raw(), 156_384_765);
         assert_eq!(Error::EMTHREAD.to_raw(), 156_384_766);
-        assert_eq!(Error::from_raw(libc::EAGAIN), Some(Error::EAGAIN));
-        assert_eq!(Error::from_raw(HAUSNUMERO + 53), Some(Error::ETERM));
+        assert_eq!(Error::try_from_raw(libc::EAGAIN), Some(Error::EAGAIN));
+        assert_eq!(Error::try_from_raw(HAUSNUMERO + 53), Some(Error::ETERM));
+        assert_eq!(Error::try_from_raw(0), None);
+        assert_eq!(Error::from_raw(libc::EPROTO), Error::EPROTO);
+        assert_eq!(Error::from_raw(0), Error::EINVAL);
     }
 
     #[test]
@@ -176,5 +224,16 @@ mod tests {
         assert_eq!(Error::ETERM.message(), "Context was terminated");
         assert_eq!(Error::EHOSTUNREACH.message(), "Host unreachable");
         assert_eq!(strerror(libc::EINVAL), "Invalid argument");
+    }
+
+    #[test]
+    fn into_io_error() {
+        let e: std::io::Error = Error::EAGAIN.into();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        let inner = e.get_ref().and_then(|i| i.downcast_ref::<Error>());
+        assert_eq!(inner, Some(&Error::EAGAIN));
+        let e: std::io::Error = Error::ETERM.into();
+        assert_eq!(e.kind(), std::io::ErrorKind::Other);
+        assert_eq!(e.to_string(), "Context was terminated");
     }
 }

@@ -25,83 +25,153 @@ pub const HAVE_CURVE: bool = true;
 /// Socket options (libzmq's `options_t`).
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// ZMQ_SNDHWM: most messages queued per outgoing pipe (0: no limit).
     pub sndhwm: i32,
+    /// ZMQ_RCVHWM: most messages queued per incoming pipe (0: no limit).
     pub rcvhwm: i32,
+    /// ZMQ_AFFINITY: bit mask of the I/O threads new connections may use.
     pub affinity: u64,
+    /// ZMQ_ROUTING_ID: the id this socket announces to ROUTER peers (empty: none).
     pub routing_id: Vec<u8>,
+    /// ZMQ_RATE: multicast rate in kbit/s (kept, not used: no PGM).
     pub rate: i32,
+    /// ZMQ_RECOVERY_IVL: multicast recovery interval in ms (kept, not used).
     pub recovery_ivl: i32,
+    /// ZMQ_MULTICAST_HOPS: TTL of outgoing multicast packets.
     pub multicast_hops: i32,
+    /// ZMQ_MULTICAST_MAXTPDU: largest multicast transport data unit.
     pub multicast_maxtpdu: i32,
+    /// ZMQ_SNDBUF: kernel send buffer size (-1: the system default).
     pub sndbuf: i32,
+    /// ZMQ_RCVBUF: kernel receive buffer size (-1: the system default).
     pub rcvbuf: i32,
+    /// ZMQ_TOS: IP type-of-service byte of outgoing packets.
     pub tos: i32,
+    /// ZMQ_PRIORITY: SO_PRIORITY of the socket's connections.
     pub priority: i32,
+    /// ZMQ_TYPE: the socket type number.
     pub socket_type: i32,
+    /// ZMQ_LINGER in ms: how long unsent messages outlive close (-1: until sent).
     pub linger: i32,
+    /// ZMQ_CONNECT_TIMEOUT in ms (0: the system's).
     pub connect_timeout: i32,
+    /// ZMQ_TCP_MAXRT in ms: TCP_USER_TIMEOUT (0: the system's).
     pub tcp_maxrt: i32,
+    /// ZMQ_RECONNECT_STOP flags: when a connecter gives up.
     pub reconnect_stop: i32,
+    /// ZMQ_RECONNECT_IVL in ms (-1: never reconnect).
     pub reconnect_ivl: i32,
+    /// ZMQ_RECONNECT_IVL_MAX in ms: back-off ceiling (0: no back-off).
     pub reconnect_ivl_max: i32,
+    /// ZMQ_BACKLOG: listen(2) backlog.
     pub backlog: i32,
+    /// ZMQ_MAXMSGSIZE: largest message accepted from a peer (-1: no limit).
     pub maxmsgsize: i64,
+    /// ZMQ_RCVTIMEO in ms (-1: block forever).
     pub rcvtimeo: i32,
+    /// ZMQ_SNDTIMEO in ms (-1: block forever).
     pub sndtimeo: i32,
+    /// ZMQ_IPV6: resolve and accept IPv6 as well as IPv4.
     pub ipv6: bool,
+    /// ZMQ_IMMEDIATE: queue only to completed connections (0 or 1).
     pub immediate: i32,
     /// Whether the socket filters messages by subscription (PUB/XPUB side).
     pub filter: bool,
+    /// ZMQ_INVERT_MATCHING: deliver what does not match a subscription.
     pub invert_matching: bool,
     /// Whether peers announce a routing id to this socket (ROUTER, STREAM...).
     pub recv_routing_id: bool,
+    /// Whether the socket speaks raw bytes instead of ZMTP (STREAM, ROUTER_RAW).
     pub raw_socket: bool,
+    /// Raw sockets: announce connects and disconnects with empty messages.
     pub raw_notify: bool,
+    /// ZMQ_SOCKS_PROXY: `host:port` of a SOCKS5 proxy (empty: none).
     pub socks_proxy_address: String,
     /// Raw bytes: SOCKS credentials need not be UTF-8.
     pub socks_proxy_username: Vec<u8>,
+    /// ZMQ_SOCKS_PASSWORD.
     pub socks_proxy_password: Vec<u8>,
+    /// ZMQ_TCP_KEEPALIVE: -1 system default, 0 off, 1 on.
     pub tcp_keepalive: i32,
+    /// ZMQ_TCP_KEEPALIVE_CNT (-1: the system's).
     pub tcp_keepalive_cnt: i32,
+    /// ZMQ_TCP_KEEPALIVE_IDLE in s (-1: the system's).
     pub tcp_keepalive_idle: i32,
+    /// ZMQ_TCP_KEEPALIVE_INTVL in s (-1: the system's).
     pub tcp_keepalive_intvl: i32,
+    /// ZMQ_TCP_ACCEPT_FILTER: address masks a listener accepts (empty: all).
     pub tcp_accept_filters: Vec<String>,
+    /// ZMQ_IPC_FILTER_UID: peer user ids an ipc listener accepts (empty: all).
     pub ipc_uid_accept_filters: BTreeSet<u32>,
+    /// ZMQ_IPC_FILTER_GID: peer group ids an ipc listener accepts (empty: all).
     pub ipc_gid_accept_filters: BTreeSet<u32>,
+    /// ZMQ_IPC_FILTER_PID: peer process ids an ipc listener accepts (empty: all).
     pub ipc_pid_accept_filters: BTreeSet<i32>,
+    /// ZMQ_MECHANISM: ZMQ_NULL, ZMQ_PLAIN or ZMQ_CURVE.
     pub mechanism: i32,
+    /// ZMQ_PLAIN_SERVER / ZMQ_CURVE_SERVER: 1 if this side is the security server.
     pub as_server: i32,
+    /// ZMQ_ZAP_DOMAIN.
     pub zap_domain: String,
+    /// ZMQ_PLAIN_USERNAME.
     pub plain_username: String,
+    /// ZMQ_PLAIN_PASSWORD.
     pub plain_password: String,
+    /// ZMQ_CURVE_PUBLICKEY (binary).
     pub curve_public_key: [u8; CURVE_KEYSIZE],
+    /// ZMQ_CURVE_SECRETKEY (binary).
     pub curve_secret_key: [u8; CURVE_KEYSIZE],
+    /// ZMQ_CURVE_SERVERKEY (binary).
     pub curve_server_key: [u8; CURVE_KEYSIZE],
+    /// The socket's number within its context.
     pub socket_id: i32,
+    /// ZMQ_CONFLATE: keep only the last message.
     pub conflate: bool,
+    /// ZMQ_HANDSHAKE_IVL in ms (0: no limit).
     pub handshake_ivl: i32,
     /// Whether the socket has been bound or connected at least once.
     pub connected: bool,
+    /// ZMQ_HEARTBEAT_TTL in deciseconds, as sent in PING.
     pub heartbeat_ttl: u16,
+    /// ZMQ_HEARTBEAT_IVL in ms (0: no heartbeats).
     pub heartbeat_interval: i32,
+    /// ZMQ_HEARTBEAT_TIMEOUT in ms (-1: the interval).
     pub heartbeat_timeout: i32,
+    /// ZMQ_USE_FD: a ready listening descriptor to use for the next bind (-1: none).
     pub use_fd: i32,
+    /// ZMQ_BINDTODEVICE: interface name (empty: any).
     pub bound_device: String,
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: ZAP is asked only with a domain set.
     pub zap_enforce_domain: bool,
+    /// ZMQ_LOOPBACK_FASTPATH (Windows only in libzmq; kept).
     pub loopback_fastpath: bool,
+    /// ZMQ_MULTICAST_LOOP: receive our own multicast.
     pub multicast_loop: bool,
+    /// ZMQ_IN_BATCH_SIZE: bytes read per batch.
     pub in_batch_size: i32,
+    /// ZMQ_OUT_BATCH_SIZE: bytes written per batch.
     pub out_batch_size: i32,
+    /// Whether large received messages may keep the read buffer (no copy).
     pub zero_copy: bool,
+    /// ZMQ_ROUTER_NOTIFY: ZMQ_NOTIFY_CONNECT / ZMQ_NOTIFY_DISCONNECT flags.
     pub router_notify: i32,
+    /// ZMQ_METADATA: application `X-` properties sent in the handshake.
     pub app_metadata: BTreeMap<String, String>,
+    /// Event format of the monitor (1 or 2).
     pub monitor_event_version: i32,
+    /// ZMQ_HELLO_MSG: sent to each new peer (empty: none).
     pub hello_msg: Vec<u8>,
+    /// Whether this socket type may send a hello message.
     pub can_send_hello_msg: bool,
+    /// ZMQ_DISCONNECT_MSG: delivered when a peer goes away (empty: none).
     pub disconnect_msg: Vec<u8>,
+    /// Whether this socket type may deliver a disconnect message.
     pub can_recv_disconnect_msg: bool,
+    /// ZMQ_HICCUP_MSG: delivered when a connection is remade (empty: none).
     pub hiccup_msg: Vec<u8>,
+    /// Whether this socket type may deliver a hiccup message.
     pub can_recv_hiccup_msg: bool,
+    /// ZMQ_BUSY_POLL: SO_BUSY_POLL of tcp connections.
     pub busy_poll: i32,
 }
 

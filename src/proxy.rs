@@ -6,8 +6,12 @@
 //! Runs on the caller's thread until the context terminates (ETERM) or a
 //! TERMINATE command arrives. A side is read only while the other side can
 //! take a message, so HWMs hold end to end.
+//!
+//! The public functions are the `zmq` crate's four (whose signatures they
+//! keep, `&mut` included) and [`proxy_with`], which takes the optional
+//! sockets as options.
 
-use crate::api::{poll, Socket, POLLIN, POLLOUT};
+use crate::api::{poll, PollEvents, Socket, POLLIN, POLLOUT};
 use crate::constants::*;
 use crate::error::{Error, Result};
 
@@ -58,7 +62,7 @@ fn forward(
             if let Some(c) = capture {
                 c.send(msg.clone(), flags)?;
             }
-            to.send_msg(msg, flags).map_err(|(e, _)| e)?;
+            to.send_msg_or_return(msg, flags).map_err(|(e, _)| e)?;
             tx.count += 1;
             tx.bytes += n;
             if !more {
@@ -102,12 +106,79 @@ fn handle_control(control: &Socket, state: &mut State, stats: &Stats) -> Result<
 }
 
 fn can_send(s: &Socket) -> Result<bool> {
-    Ok(s.poll_events()? & POLLOUT != 0)
+    Ok(s.poll_events()? & POLLOUT.bits() != 0)
 }
 
-/// Forwards between `frontend` and `backend` until the context terminates
-/// (returns ETERM) or the control socket says TERMINATE (returns Ok).
-pub fn proxy(
+/// Forwards messages between `frontend` and `backend` on this thread
+/// (`zmq_proxy`), in both directions, until the context is terminated;
+/// then it returns `Err(ETERM)`.
+///
+/// A ROUTER frontend and a DEALER backend make a shared queue for REQ
+/// clients and REP workers; XSUB and XPUB make a pub/sub forwarder.
+///
+/// ```
+/// use std::thread;
+/// let mut ctx = zmqrs::Context::new();
+/// let frontend = ctx.socket(zmqrs::ROUTER).unwrap();
+/// frontend.bind("inproc://proxy-front").unwrap();
+/// let backend = ctx.socket(zmqrs::DEALER).unwrap();
+/// backend.bind("inproc://proxy-back").unwrap();
+/// let broker = thread::spawn(move || zmqrs::proxy(&frontend, &backend));
+///
+/// let worker = ctx.socket(zmqrs::REP).unwrap();
+/// worker.connect("inproc://proxy-back").unwrap();
+/// let client = ctx.socket(zmqrs::REQ).unwrap();
+/// client.connect("inproc://proxy-front").unwrap();
+/// client.send("ping", 0).unwrap();
+/// assert_eq!(worker.recv_bytes(0).unwrap(), b"ping");
+/// worker.send("pong", 0).unwrap();
+/// assert_eq!(client.recv_bytes(0).unwrap(), b"pong");
+///
+/// drop((worker, client));
+/// ctx.destroy().unwrap();
+/// assert_eq!(broker.join().unwrap(), Err(zmqrs::Error::ETERM));
+/// ```
+pub fn proxy(frontend: &Socket, backend: &Socket) -> Result<()> {
+    proxy_with(frontend, backend, None, None)
+}
+
+/// [`proxy`] that also sends a copy of every message it forwards, either
+/// way, to `capture` (a PUB, PUSH, DEALER or PAIR socket).
+pub fn proxy_with_capture(
+    frontend: &mut Socket,
+    backend: &mut Socket,
+    capture: &mut Socket,
+) -> Result<()> {
+    proxy_with(frontend, backend, Some(capture), None)
+}
+
+/// [`proxy`] steered by messages on `control` (`zmq_proxy_steerable`):
+/// `PAUSE` stops forwarding, `RESUME` resumes it, `TERMINATE` makes it
+/// return `Ok(())`, and `STATISTICS` is answered with eight frames of
+/// message and byte counts. Each command gets an empty reply, so `control`
+/// is usually a REP (or PAIR) socket.
+pub fn proxy_steerable(
+    frontend: &mut Socket,
+    backend: &mut Socket,
+    control: &mut Socket,
+) -> Result<()> {
+    proxy_with(frontend, backend, None, Some(control))
+}
+
+/// [`proxy_steerable`] with a capture socket, as [`proxy_with_capture`].
+pub fn proxy_steerable_with_capture(
+    frontend: &mut Socket,
+    backend: &mut Socket,
+    capture: &mut Socket,
+    control: &mut Socket,
+) -> Result<()> {
+    proxy_with(frontend, backend, Some(capture), Some(control))
+}
+
+/// The proxy with the capture and control sockets optional and all sockets
+/// shared (`zmq_proxy_steerable` with NULLs allowed): returns `Err(ETERM)`
+/// when the context terminates, `Ok(())` on TERMINATE.
+pub fn proxy_with(
     frontend: &Socket,
     backend: &Socket,
     capture: Option<&Socket>,
@@ -121,12 +192,16 @@ pub fn proxy(
     let mut back_pending = false;
     while state != State::Terminated {
         let active = state == State::Active;
-        let mut fe = 0;
-        let mut be = 0;
+        let mut fe = PollEvents::empty();
+        let mut be = PollEvents::empty();
         if active {
-            fe |= if front_pending { 0 } else { POLLIN };
+            if !front_pending {
+                fe |= POLLIN;
+            }
             if !same {
-                be |= if back_pending { 0 } else { POLLIN };
+                if !back_pending {
+                    be |= POLLIN;
+                }
                 if front_pending {
                     be |= POLLOUT;
                 }

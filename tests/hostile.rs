@@ -230,7 +230,7 @@ fn listener(ctx: &Context, ty: SocketType, setup: impl FnOnce(&Socket)) -> (Sock
     s.set_linger(0).unwrap();
     setup(&s);
     s.bind("tcp://127.0.0.1:*").unwrap();
-    let ep = s.get_last_endpoint().unwrap();
+    let ep = s.last_endpoint().unwrap();
     (s, ep)
 }
 
@@ -831,10 +831,7 @@ fn endless_handshakes_are_cut_off() {
         s.set_handshake_ivl(200).unwrap()
     });
     router
-        .monitor(
-            Some("inproc://hostile-mon"),
-            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
-        )
+        .monitor("inproc://hostile-mon", ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
         .unwrap();
     let mon = ctx.socket(SocketType::PAIR).unwrap();
     mon.connect("inproc://hostile-mon").unwrap();

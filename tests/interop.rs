@@ -193,7 +193,7 @@ fn connect_pair(ours: SocketType, theirs: &str, t: Transport, ours_binds: bool) 
     let ep = bind_endpoint(t, &dir.0);
     if ours_binds {
         sock.bind(&ep).unwrap();
-        let ep = sock.get_last_endpoint().unwrap();
+        let ep = sock.last_endpoint().unwrap();
         peer.ok(&format!("connect {ep}"));
     } else {
         let ep = peer.ok(&format!("bind {ep}"));
@@ -331,7 +331,7 @@ fn router_identities_cross_the_wire() {
         let ep = bind_endpoint(t, &dir.0);
         if binds {
             dealer.bind(&ep).unwrap();
-            router.ok(&format!("connect {}", dealer.get_last_endpoint().unwrap()));
+            router.ok(&format!("connect {}", dealer.last_endpoint().unwrap()));
         } else {
             let ep = router.ok(&format!("bind {ep}"));
             dealer.connect(&ep).unwrap();
@@ -350,7 +350,7 @@ fn router_identities_cross_the_wire() {
         let ep = bind_endpoint(t, &dir.0).replace("/s", "/r");
         if binds {
             router.bind(&ep).unwrap();
-            dealer.ok(&format!("connect {}", router.get_last_endpoint().unwrap()));
+            dealer.ok(&format!("connect {}", router.last_endpoint().unwrap()));
         } else {
             let ep = dealer.ok(&format!("bind {ep}"));
             router.connect(&ep).unwrap();
@@ -567,7 +567,7 @@ fn curve_security() {
                 peer.ok(&format!("sets {ZMQ_CURVE_PUBLICKEY} {}", hex(&client_pub)));
                 peer.ok(&format!("sets {ZMQ_CURVE_SECRETKEY} {}", hex(&client_sec)));
                 ours.bind(&bind_endpoint(t, &dir.0)).unwrap();
-                peer.ok(&format!("connect {}", ours.get_last_endpoint().unwrap()));
+                peer.ok(&format!("connect {}", ours.last_endpoint().unwrap()));
             } else {
                 peer.ok(&format!("set {ZMQ_CURVE_SERVER} 1"));
                 peer.ok(&format!("sets {ZMQ_CURVE_SECRETKEY} {}", hex(&server_sec)));
@@ -645,11 +645,11 @@ fn plain_security() {
     let mut peer = Peer::new("DEALER");
     peer.ok(&format!("sets {ZMQ_PLAIN_USERNAME} {}", hex(b"admin")));
     peer.ok(&format!("sets {ZMQ_PLAIN_PASSWORD} {}", hex(b"secret")));
-    peer.ok(&format!("connect {}", server.get_last_endpoint().unwrap()));
+    peer.ok(&format!("connect {}", server.last_endpoint().unwrap()));
     peer.send(&[b"hello".to_vec()]);
     let msg = server.recv_msg(0).unwrap();
     assert_eq!(msg.as_slice(), b"hello");
-    assert_eq!(msg.gets("User-Id"), Some("admin"));
+    assert_eq!(msg.property("User-Id"), Some("admin"));
     let req = zap.join().unwrap();
     assert_eq!(req[6], b"admin");
 }

@@ -21,7 +21,7 @@ fn pub_sub_filters_by_prefix() {
         let ctx = Context::new();
         let publisher = ctx.socket(SocketType::PUB).unwrap();
         publisher.bind(ep).unwrap();
-        let ep = publisher.get_last_endpoint().unwrap();
+        let ep = publisher.last_endpoint().unwrap();
         let sub = ctx.socket(SocketType::SUB).unwrap();
         sub.set_subscribe(b"news").unwrap();
         sub.connect(&ep).unwrap();
@@ -49,7 +49,7 @@ fn xpub_sees_subscriptions_and_cancels() {
     let ctx = Context::new();
     let xpub = ctx.socket(SocketType::XPUB).unwrap();
     xpub.bind("tcp://127.0.0.1:*").unwrap();
-    let ep = xpub.get_last_endpoint().unwrap();
+    let ep = xpub.last_endpoint().unwrap();
     let sub = ctx.socket(SocketType::SUB).unwrap();
     sub.connect(&ep).unwrap();
     sub.set_subscribe(b"a").unwrap();
@@ -98,7 +98,7 @@ fn radio_dish_and_dgram() {
         let radio = ctx.socket_raw(ZMQ_RADIO).unwrap();
         if transport == "tcp" {
             radio.bind("tcp://127.0.0.1:*").unwrap();
-            dish.connect(&radio.get_last_endpoint().unwrap()).unwrap();
+            dish.connect(&radio.last_endpoint().unwrap()).unwrap();
         } else {
             dish.bind("udp://127.0.0.1:5577").unwrap();
             radio.connect("udp://127.0.0.1:5577").unwrap();
@@ -107,7 +107,7 @@ fn radio_dish_and_dgram() {
         let send = |group: &[u8], body: &[u8]| {
             let mut m = Message::from_slice(body);
             m.set_group(group).unwrap();
-            radio.send_msg(m, 0).unwrap();
+            radio.send(m, 0).unwrap();
         };
         // Until the join reaches the RADIO, messages are dropped.
         wait_for(|| {

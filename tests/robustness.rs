@@ -117,7 +117,7 @@ fn connected_tcp_sockets_get_every_keepalive_option() {
     let ctx = Context::new();
     let server = ctx.socket(SocketType::PAIR).unwrap();
     server.bind("tcp://127.0.0.1:*").unwrap();
-    let ep = server.get_last_endpoint().unwrap();
+    let ep = server.last_endpoint().unwrap();
     let port: u16 = ep.rsplit(':').next().unwrap().parse().unwrap();
     let client = ctx.socket(SocketType::PAIR).unwrap();
     for (opt, v) in [
@@ -214,7 +214,7 @@ fn churning_clients_leave_nothing_behind() {
     let ctx = Context::new();
     let router = ctx.socket(SocketType::ROUTER).unwrap();
     router.bind("tcp://127.0.0.1:*").unwrap();
-    let ep = router.get_last_endpoint().unwrap();
+    let ep = router.last_endpoint().unwrap();
     let fds = open_fds();
     // Maps and free lists reach their working size in the warm-up.
     for _ in 0..5_000 {

@@ -65,9 +65,7 @@ fn pair(
     client_setup(&client);
     client.set_rcvtimeo(2000).unwrap();
     client.set_linger(0).unwrap();
-    client
-        .connect(&server.get_last_endpoint().unwrap())
-        .unwrap();
+    client.connect(&server.last_endpoint().unwrap()).unwrap();
     (server, client)
 }
 
@@ -83,9 +81,9 @@ fn null_with_zap_accepts_and_sets_metadata() {
     client.send("hi", 0).unwrap();
     let msg = server.recv_msg(0).unwrap();
     assert_eq!(msg.as_slice(), b"hi");
-    assert_eq!(msg.gets("User-Id"), Some("user"));
-    assert_eq!(msg.gets("Hello"), Some("World"));
-    assert_eq!(msg.gets("Socket-Type"), Some("DEALER"));
+    assert_eq!(msg.property("User-Id"), Some("user"));
+    assert_eq!(msg.property("Hello"), Some("World"));
+    assert_eq!(msg.property("Socket-Type"), Some("DEALER"));
     let seen = stop_handler(&ctx, h);
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0][2], b"DOMAIN");
@@ -131,7 +129,7 @@ fn plain_accepted_and_refused() {
         let got = server.recv_msg(0);
         assert_eq!(got.is_ok(), works, "status {status}");
         if let Ok(msg) = got {
-            assert_eq!(msg.gets("User-Id"), Some("user"));
+            assert_eq!(msg.property("User-Id"), Some("user"));
         }
         let seen = stop_handler(&ctx, h);
         assert_eq!(seen[0][5], b"PLAIN");

@@ -14,7 +14,7 @@ fn tmp_ipc(name: &str) -> String {
 
 fn bound(s: &zmqrs::Socket, ep: &str) -> String {
     s.bind(ep).unwrap();
-    s.get_last_endpoint().unwrap()
+    s.last_endpoint().unwrap()
 }
 
 #[test]
@@ -172,16 +172,16 @@ fn peer_connect_returns_routing_id() {
     let a = ctx.socket_raw(ZMQ_PEER).unwrap();
     a.bind("tcp://127.0.0.1:*").unwrap();
     let b = ctx.socket_raw(ZMQ_PEER).unwrap();
-    let id = b.connect_peer(&a.get_last_endpoint().unwrap()).unwrap();
+    let id = b.connect_peer(&a.last_endpoint().unwrap()).unwrap();
     assert_ne!(id, 0);
     let mut m = zmqrs::Message::from_slice(b"to a");
     m.set_routing_id(id).unwrap();
-    b.send_msg(m, 0).unwrap();
+    b.send(m, 0).unwrap();
     let got = a.recv_msg(0).unwrap();
     assert_eq!(got.as_slice(), b"to a");
     let mut reply = zmqrs::Message::from_slice(b"to b");
     reply.set_routing_id(got.routing_id()).unwrap();
-    a.send_msg(reply, 0).unwrap();
+    a.send(reply, 0).unwrap();
     let back = b.recv_msg(0).unwrap();
     assert_eq!((back.as_slice(), back.routing_id()), (&b"to b"[..], id));
     // Only PEER sockets have it.

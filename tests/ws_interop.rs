@@ -254,7 +254,7 @@ fn our_client_libzmq_server_null() {
     assert_eq!(&m[0][..], b"a");
     assert!(m[0].more());
     assert_eq!(&m[1][..], &[7; 300][..]);
-    assert_eq!(m[1].gets("Socket-Type"), Some("DEALER"));
+    assert_eq!(m[1].property("Socket-Type"), Some("DEALER"));
 }
 
 #[test]

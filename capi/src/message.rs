@@ -15,6 +15,7 @@ use crate::fail;
 
 /// A 0MQ message (64 bytes, pointer-aligned). Treat it as opaque.
 /// cbindgen:field-names=[_]
+#[allow(rustdoc::broken_intra_doc_links)] // `[_]` above is cbindgen's, not a link.
 #[repr(C, align(8))]
 pub struct zmq_msg_t {
     pub _x: [u8; 64],
@@ -248,7 +249,7 @@ entry! {
         };
         match property {
             ZMQ_MORE => m.more() as c_int,
-            ZMQ_SRCFD => match m.gets("__fd").and_then(|s| s.parse::<c_int>().ok()) {
+            ZMQ_SRCFD => match m.property("__fd").and_then(|s| s.parse::<c_int>().ok()) {
                 Some(fd) => fd,
                 None => fail(Error::EINVAL, -1),
             },

@@ -209,10 +209,7 @@ unsafe fn poller_of<'a>(p: *mut c_void) -> Option<MutexGuard<'a, Poller>> {
 }
 
 fn check_events(events: c_short) -> bool {
-    let all = (zmqrs::POLLIN
-        | zmqrs::POLLOUT
-        | zmqrs::POLLERR
-        | crate::constants::ZMQ_POLLPRI as c_short) as c_short;
+    let all = (zmqrs::POLLIN | zmqrs::POLLOUT | zmqrs::POLLERR | zmqrs::POLLPRI).bits();
     events & !all == 0
 }
 

@@ -102,7 +102,7 @@ impl SockHandle {
             let Some(m) = slot.take() else {
                 return Err(Error::EFAULT);
             };
-            match s.send_msg(m, f) {
+            match s.send_msg_or_return(m, f) {
                 Ok(()) => Ok(()),
                 Err((e, back)) => {
                     slot = Some(back);
@@ -625,7 +625,7 @@ entry! {
         };
         // The proxy owns these sockets while it runs (as in libzmq, nobody
         // else may use them meanwhile), so it works on them directly.
-        rc(zmqrs::proxy(
+        rc(zmqrs::proxy_with(
             &f.socket,
             &b.socket,
             cap.map(|c| &c.socket),

@@ -81,7 +81,7 @@ entry! {
         }
         // SAFETY: the caller passes a NUL-terminated string.
         let c = unsafe { CStr::from_ptr(capability) }.to_string_lossy();
-        zmqrs::has(&c) as c_int
+        zmqrs::has(&c).unwrap_or(false) as c_int
     }
 }
 

@@ -354,6 +354,47 @@ impl Message {
         self.flags & flags::MORE != 0
     }
 
+    /// Whether more frames of this message follow: the `zmq` crate's name
+    /// for [`Message::more`].
+    #[inline]
+    pub fn get_more(&self) -> bool {
+        self.more()
+    }
+
+    /// The body as text, if it is valid UTF-8.
+    ///
+    /// ```
+    /// let m = zmqrs::Message::from("hello");
+    /// assert_eq!(m.as_str(), Some("hello"));
+    /// assert_eq!(zmqrs::Message::from(&[0xffu8][..]).as_str(), None);
+    /// ```
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.as_slice()).ok()
+    }
+
+    /// A message of `size` zero bytes: the `zmq` crate's older name for
+    /// [`Message::with_size`].
+    #[deprecated(
+        since = "0.1.0",
+        note = "the size is the length, not a capacity: use `with_size`"
+    )]
+    pub fn with_capacity(size: usize) -> Message {
+        Message::with_size(size)
+    }
+
+    /// A message of `size` bytes whose contents the caller must not rely on
+    /// (the `zmq` crate's `with_capacity_unallocated`). The body is in fact
+    /// zeroed here, so reading it is never undefined behaviour.
+    ///
+    /// # Safety
+    /// Always safe to call; it stays `unsafe` only so that code written for
+    /// the `zmq` crate, which calls it in an `unsafe` block, compiles
+    /// unchanged.
+    #[deprecated(since = "0.1.0", note = "use `with_size`")]
+    pub unsafe fn with_capacity_unallocated(size: usize) -> Message {
+        Message::with_size(size)
+    }
+
     /// Sets or clears the more flag.
     #[inline]
     pub fn set_more(&mut self, more: bool) {
@@ -385,8 +426,17 @@ impl Message {
         self.flags & flags::ROUTING_ID != 0
     }
 
-    /// A metadata property of a received message (`zmq_msg_gets`).
-    pub fn gets(&self, property: &str) -> Option<&str> {
+    /// A metadata property of a received message (`zmq_msg_gets`), `None`
+    /// if it is absent or not UTF-8.
+    ///
+    /// Takes `&mut self` as the `zmq` crate does; [`Message::property`] is
+    /// the same through a shared reference.
+    pub fn gets(&mut self, property: &str) -> Option<&str> {
+        self.property(property)
+    }
+
+    /// [`Message::gets`] through a shared reference.
+    pub fn property(&self, property: &str) -> Option<&str> {
         self.gets_cstr(property).and_then(|v| v.to_str().ok())
     }
 
@@ -515,45 +565,64 @@ impl fmt::Debug for Message {
     }
 }
 
+impl AsMut<[u8]> for Message {
+    fn as_mut(&mut self) -> &mut [u8] {
+        self.as_mut_slice()
+    }
+}
+
 impl From<Vec<u8>> for Message {
+    /// Takes over the vector's buffer (small bodies are copied inline).
     fn from(v: Vec<u8>) -> Message {
         Message::from_vec(v)
     }
 }
 
 impl From<&[u8]> for Message {
+    /// Copies the bytes.
     fn from(v: &[u8]) -> Message {
         Message::from_slice(v)
     }
 }
 
 impl<const N: usize> From<&[u8; N]> for Message {
+    /// Copies the bytes (so `send(b"hello", 0)` works).
     fn from(v: &[u8; N]) -> Message {
         Message::from_slice(v)
     }
 }
 
 impl From<&str> for Message {
+    /// Copies the UTF-8 bytes.
     fn from(v: &str) -> Message {
         Message::from_slice(v.as_bytes())
     }
 }
 
 impl From<String> for Message {
+    /// Takes over the string's buffer.
     fn from(v: String) -> Message {
         Message::from_vec(v.into_bytes())
     }
 }
 
 impl From<Box<[u8]>> for Message {
+    /// Takes over the boxed buffer.
     fn from(v: Box<[u8]>) -> Message {
         Message::from_vec(v.into_vec())
     }
 }
 
-impl From<&Message> for Message {
-    fn from(v: &Message) -> Message {
-        v.clone()
+/// A reference to anything that converts into a message converts by
+/// cloning it, as in the `zmq` crate: `&String`, `&Vec<u8>`, `&Box<[u8]>`,
+/// `&&str`, `&&[u8]`, `&Message` (which shares the body), so that
+/// `send(&s, 0)` and `send_multipart(&["a", "b"], 0)` compile.
+impl<T> From<&T> for Message
+where
+    T: Into<Message> + Clone,
+{
+    fn from(v: &T) -> Message {
+        v.clone().into()
     }
 }
 
@@ -650,5 +719,30 @@ mod tests {
         m.set_metadata(Some(Arc::new(md)));
         assert_eq!(m.gets("Socket-Type"), Some("DEALER"));
         assert_eq!(m.gets("nope"), None);
+        assert_eq!(m.property("Routing-Id"), Some("abc"));
+    }
+
+    #[test]
+    fn conversions() {
+        let s = String::from("a string longer than the inline capacity of a message");
+        let v = s.clone().into_bytes();
+        let boxed: Box<[u8]> = v.clone().into_boxed_slice();
+        assert_eq!(Message::from(&s).as_str(), Some(s.as_str()));
+        assert_eq!(&Message::from(&v)[..], &v[..]);
+        assert_eq!(&Message::from(&boxed)[..], &v[..]);
+        assert_eq!(&Message::from(&&v[..])[..], &v[..]);
+        assert_eq!(&Message::from(&"x")[..], b"x");
+        assert_eq!(&Message::from(b"abc")[..], b"abc");
+        assert_eq!(&Message::from(&b"abc")[..], b"abc");
+        let big = Message::from(v.clone());
+        let shared = Message::from(&big);
+        assert!(big.is_shared() && shared.is_shared());
+        let mut m = Message::from("hi");
+        m.as_mut()[0] = b'H';
+        assert_eq!(m.as_str(), Some("Hi"));
+        assert!(!m.get_more());
+        #[allow(deprecated)]
+        let z = Message::with_capacity(3);
+        assert_eq!(&z[..], &[0, 0, 0]);
     }
 }

@@ -43,11 +43,13 @@ impl FromBytesCompat for std::ffi::OsStr {
 
 /// A bound ipc listener and what must be cleaned up when it closes.
 pub struct IpcListen {
+    /// The listening socket.
     pub socket: Socket,
     /// The endpoint as ZMQ_LAST_ENDPOINT reports it.
     pub endpoint: String,
     /// The private directory made for `ipc://*`, removed with the socket file.
     pub tmp_dir: Option<PathBuf>,
+    /// The socket file's path, removed when the listener closes.
     pub path: String,
 }
 

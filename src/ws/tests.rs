@@ -163,7 +163,7 @@ fn null_over_ws_whole_and_bytewise() {
         // Metadata from READY.
         r.send_msg(Message::from_slice(b"x"));
         let (d_in, _) = pump(&mut d, &mut r, now, false);
-        assert_eq!(d_in[0].gets("Socket-Type"), Some("ROUTER"));
+        assert_eq!(d_in[0].property("Socket-Type"), Some("ROUTER"));
     }
 }
 
@@ -292,7 +292,7 @@ fn plain_over_ws_with_zap() {
         exchange(&mut c, &mut s, now, bytewise);
         c.send_msg(Message::from_slice(b"who"));
         let (_, got) = pump(&mut c, &mut s, now, false);
-        assert_eq!(got[0].gets("User-Id"), Some("admin"));
+        assert_eq!(got[0].property("User-Id"), Some("admin"));
     }
 }
 

@@ -35,13 +35,21 @@ const MINOR_POS: usize = 11;
 /// What the engine needs to know about its socket.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
+    /// The socket type number (announced in READY).
     pub socket_type: i32,
+    /// The routing id to announce (empty: none).
     pub routing_id: Vec<u8>,
+    /// Whether the peer's routing id is delivered upward (ROUTER-like sockets).
     pub recv_routing_id: bool,
+    /// ZMQ_NULL, ZMQ_PLAIN or ZMQ_CURVE.
     pub mechanism: i32,
+    /// Whether this side is the security server.
     pub as_server: bool,
+    /// Largest message accepted (-1: no limit).
     pub maxmsgsize: i64,
+    /// Bytes read per batch.
     pub in_batch_size: usize,
+    /// Bytes encoded per write.
     pub out_batch_size: usize,
     /// 0: no handshake timeout.
     pub handshake_ivl: Duration,
@@ -49,12 +57,15 @@ pub struct EngineConfig {
     pub heartbeat_ivl: Duration,
     /// TTL announced in PINGs, in deciseconds.
     pub heartbeat_ttl: u16,
+    /// How long a PING may go unanswered.
     pub heartbeat_timeout: Duration,
+    /// Application `X-` properties for the handshake.
     pub app_metadata: Vec<(String, String)>,
     /// Peer-Address property ("" for none).
     pub peer_address: String,
     /// The connection's descriptor (the "__fd" property, ZMQ_SRCFD).
     pub fd: i32,
+    /// ZMQ_ROUTER_NOTIFY flags.
     pub router_notify: i32,
     /// Security or ZAP is configured: old protocol versions are refused.
     pub zap_enabled: bool,
@@ -64,12 +75,15 @@ pub struct EngineConfig {
     pub zap_enforce_domain: bool,
     /// A ZAP handler was bound when the connection started.
     pub zap_handler: bool,
-    /// PLAIN credentials (client side).
+    /// PLAIN user name (client side).
     pub plain_username: Vec<u8>,
+    /// PLAIN password (client side).
     pub plain_password: Vec<u8>,
-    /// CURVE keys.
+    /// Our long-term CURVE public key.
     pub curve_public_key: [u8; 32],
+    /// Our long-term CURVE secret key.
     pub curve_secret_key: [u8; 32],
+    /// The server's CURVE public key (client side).
     pub curve_server_key: [u8; 32],
     /// No ZMTP at all: bytes in, bytes out (STREAM, ROUTER_RAW).
     pub raw: bool,
@@ -194,6 +208,7 @@ pub enum ErrorReason {
 /// A fatal engine error; the connection must be closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EngineError {
+    /// Why the engine stopped.
     pub reason: ErrorReason,
     /// Whether the handshake had completed.
     pub handshaked: bool,
@@ -954,7 +969,7 @@ mod tests {
             let m1 = r.next_msg(now).unwrap().unwrap();
             assert_eq!(&m1[..], b"hello");
             assert!(m1.more());
-            assert_eq!(m1.gets("Socket-Type"), Some("DEALER"));
+            assert_eq!(m1.property("Socket-Type"), Some("DEALER"));
             let m2 = r.next_msg(now).unwrap().unwrap();
             assert_eq!(m2.len(), 5000);
             assert!(r.next_msg(now).unwrap().is_none());

@@ -10,7 +10,7 @@ fn main() -> Result<(), zmqrs::Error> {
         // Request-reply.
         let rep = ctx.socket(SocketType::REP)?;
         rep.bind(ep)?;
-        let bound = rep.get_last_endpoint()?;
+        let bound = rep.last_endpoint()?;
         let req = ctx.socket(SocketType::REQ)?;
         req.connect(&bound)?;
         req.send("ping", 0)?;
@@ -33,7 +33,7 @@ fn main() -> Result<(), zmqrs::Error> {
             ep
         };
         pull.bind(ep2)?;
-        let bound = pull.get_last_endpoint()?;
+        let bound = pull.last_endpoint()?;
         let push = ctx.socket(SocketType::PUSH)?;
         push.connect(&bound)?;
         for i in 0..3 {
