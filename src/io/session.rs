@@ -25,9 +25,9 @@ use crate::msg::{flags, Message};
 use crate::options::Options;
 use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent};
 use crate::security::{zap, Failure};
-use crate::socket::radio_dish_wire::{radio_accepts_from_wire, radio_to_wire, DishWireDecoder};
 use crate::transport::socks::SocksClient;
 use crate::zmtp::engine::{Engine, EngineConfig, EngineError, EngineEvent, ErrorReason};
+use crate::zmtp::radio_dish::{radio_accepts_from_wire, radio_to_wire, DishWireDecoder};
 
 /// Who a session reports its end to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

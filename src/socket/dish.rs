@@ -4,7 +4,7 @@
 //!
 //! * `zmq_join` / `zmq_leave` keep the set of groups and announce each
 //!   change to every peer as a JOIN/LEAVE command frame (see
-//!   [`super::radio_dish_wire`]); a new pipe, or one whose peer reconnected
+//!   [`crate::zmtp::radio_dish`]); a new pipe, or one whose peer reconnected
 //!   (hiccup), is sent a JOIN for every group.
 //! * Errors, as libzmq: a group longer than `ZMQ_GROUP_MAX_LENGTH` is
 //!   EINVAL, joining a group twice is EINVAL, leaving a group not joined is
@@ -23,11 +23,11 @@ use std::collections::BTreeSet;
 use super::dist::Dist;
 use super::fq::FairQueue;
 use super::pipes::{PipeIdx, Pipes};
-use super::radio_dish_wire::{group_command, group_name, message_group, GroupCommand};
 use super::{Pattern, SendFail};
 use crate::error::{Error, Result};
 use crate::msg::{Message, GROUP_MAX_LENGTH};
 use crate::options::Options;
+use crate::zmtp::radio_dish::{group_command, group_name, message_group, GroupCommand};
 
 #[derive(Default)]
 pub(crate) struct Dish {
@@ -161,8 +161,8 @@ impl Pattern for Dish {
 #[cfg(test)]
 mod tests {
     use super::super::radio::test_util::Harness;
-    use super::super::radio_dish_wire::{parse_group_command, GroupCommand};
     use super::*;
+    use crate::zmtp::radio_dish::{parse_group_command, GroupCommand};
 
     fn gmsg(group: &str, body: &str) -> Message {
         let mut m = Message::from_slice(body.as_bytes());

@@ -3,7 +3,7 @@
 //! src/radio.cpp, `radio_t`).
 //!
 //! * Memberships arrive from each pipe as JOIN/LEAVE command frames (see
-//!   [`super::radio_dish_wire`]); anything else a DISH sends is discarded.
+//!   [`crate::zmtp::radio_dish`]); anything else a DISH sends is discarded.
 //!   Like libzmq's multimap, a pipe that joins a group twice (a DISH resends
 //!   its joins after reconnecting to a RADIO that kept its pipe) is listed
 //!   twice and needs two LEAVEs; matching a pipe twice is harmless.
@@ -18,12 +18,12 @@ use std::collections::HashMap;
 
 use super::dist::Dist;
 use super::pipes::{PipeIdx, Pipes};
-use super::radio_dish_wire::{message_group, parse_group_command, GroupCommand};
 use super::{Pattern, SendFail};
 use crate::constants::*;
 use crate::error::{Error, Result};
 use crate::msg::Message;
 use crate::options::{as_int, OptVal, Options};
+use crate::zmtp::radio_dish::{message_group, parse_group_command, GroupCommand};
 
 pub(crate) struct Radio {
     /// Group -> the pipes that joined it, once per JOIN (libzmq's multimap).
@@ -350,7 +350,7 @@ mod tests {
     use super::test_util::Harness;
     use super::*;
     use crate::msg::flags;
-    use crate::socket::radio_dish_wire::{group_command, GroupCommand};
+    use crate::zmtp::radio_dish::{group_command, GroupCommand};
 
     fn gmsg(group: &str, body: &str) -> Message {
         let mut m = Message::from_slice(body.as_bytes());

@@ -1,0 +1,383 @@
+//! A socket's endpoints: `zmq_bind`, `zmq_connect`, `zmq_unbind` and
+//! `zmq_disconnect` over inproc (through [`crate::inproc`]), tcp and ipc
+//! (a listener or a connecting session handed to an I/O thread) and udp.
+
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::sync::Arc;
+
+use super::pipes::PipeIdx;
+use super::wait::Wait;
+use super::*;
+use crate::command::SocketCommand;
+use crate::constants::*;
+use crate::endpoint::EndpointPair;
+use crate::error::{Error, Result};
+use crate::inproc;
+use crate::io::listener::{ListenSock, Listener};
+use crate::io::session::{Session, Target};
+use crate::io::{next_object_id, IoCommand, IoObject, SocketLink};
+use crate::pipe::pipepair;
+use crate::transport::{parse_uri, Protocol};
+
+impl SocketCore {
+    /// `zmq_bind`.
+    pub(crate) fn bind(&mut self, endpoint: &str) -> Result<()> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        let (proto, addr) = parse_uri(endpoint)?;
+        match proto {
+            Protocol::Inproc => {
+                let ep = inproc::InprocEndpoint {
+                    socket: Arc::clone(&self.shared),
+                    options: self.options.clone(),
+                };
+                let pending = self.ctx.inproc().register(endpoint, ep)?;
+                for p in pending {
+                    self.connect_pending(p);
+                }
+                self.last_endpoint = endpoint.to_owned();
+                self.options.connected = true;
+                Ok(())
+            }
+            Protocol::Udp => self.open_udp(endpoint, addr, true),
+            Protocol::Tcp | Protocol::Ipc => {
+                let addr = addr.to_owned();
+                match self.bind_stream(proto, &addr) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        let pair = EndpointPair {
+                            local: addr,
+                            remote: String::new(),
+                            bound: true,
+                        };
+                        self.monitor
+                            .event(ZMQ_EVENT_BIND_FAILED, e.to_raw() as u64, &pair);
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn link(&self) -> SocketLink {
+        SocketLink {
+            shared: Arc::clone(&self.shared),
+            monitor: Arc::clone(&self.monitor),
+        }
+    }
+
+    /// Binds a tcp or ipc endpoint and hands the listener to an I/O thread.
+    pub(super) fn bind_stream(&mut self, proto: Protocol, addr: &str) -> Result<()> {
+        let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
+        let use_fd = self.options.use_fd;
+        let (sock, endpoint, ipc_file, fd) = match proto {
+            Protocol::Tcp => {
+                let sock = if use_fd != -1 {
+                    // SAFETY: ZMQ_USE_FD hands us a bound, listening socket we now own.
+                    let s = unsafe { socket2::Socket::from_raw_fd(use_fd) };
+                    s.set_nonblocking(true)?;
+                    s
+                } else {
+                    let a = crate::transport::tcp::resolve(addr, true, self.options.ipv6)?;
+                    crate::transport::tcp::listen(&a.addr, &self.options)?
+                };
+                let local = sock.local_addr()?.as_socket().ok_or(Error::EINVAL)?;
+                let endpoint = crate::transport::tcp::to_uri(&local);
+                let fd = sock.as_raw_fd();
+                (
+                    ListenSock::Tcp(mio::net::TcpListener::from_std(sock.into())),
+                    endpoint,
+                    None,
+                    fd,
+                )
+            }
+            Protocol::Ipc => {
+                if use_fd != -1 {
+                    // SAFETY: ZMQ_USE_FD hands us a bound, listening socket we now own.
+                    let s = unsafe { socket2::Socket::from_raw_fd(use_fd) };
+                    s.set_nonblocking(true)?;
+                    crate::transport::ipc::sockaddr(addr)?;
+                    let fd = s.as_raw_fd();
+                    (
+                        ListenSock::Ipc(mio::net::UnixListener::from_std(s.into())),
+                        format!("ipc://{addr}"),
+                        None,
+                        fd,
+                    )
+                } else {
+                    let l = crate::transport::ipc::listen(addr, &self.options)?;
+                    let fd = l.socket.as_raw_fd();
+                    let file = Some((l.path.clone(), l.tmp_dir.clone()));
+                    (
+                        ListenSock::Ipc(mio::net::UnixListener::from_std(l.socket.into())),
+                        l.endpoint,
+                        file,
+                        fd,
+                    )
+                }
+            }
+            Protocol::Inproc | Protocol::Udp => return Err(Error::EINVAL),
+        };
+        let id = next_object_id();
+        let pair = EndpointPair {
+            local: endpoint.clone(),
+            remote: String::new(),
+            bound: true,
+        };
+        self.monitor.event(ZMQ_EVENT_LISTENING, fd as u64, &pair);
+        let listener = Listener::new(
+            id,
+            sock,
+            endpoint.clone(),
+            self.link(),
+            self.options.clone(),
+            ipc_file,
+        );
+        mailbox.send(IoCommand::Launch(IoObject::Listener(Box::new(listener))));
+        self.shared.mailbox.send(SocketCommand::Launched);
+        self.endpoints.push(Endpoint {
+            uri: endpoint.clone(),
+            child: id,
+            io,
+            pipe: None,
+        });
+        self.last_endpoint = endpoint;
+        self.options.connected = true;
+        Ok(())
+    }
+
+    /// Connects a tcp or ipc endpoint through a session in an I/O thread.
+    pub(super) fn connect_stream(&mut self, proto: Protocol, uri: &str, addr: &str) -> Result<()> {
+        let target = match proto {
+            Protocol::Tcp => {
+                crate::transport::tcp::check_connect_syntax(addr)?;
+                Target::Tcp(addr.to_owned())
+            }
+            Protocol::Ipc => {
+                crate::transport::ipc::sockaddr(addr)?;
+                Target::Ipc(addr.to_owned())
+            }
+            Protocol::Inproc | Protocol::Udp => return Err(Error::EINVAL),
+        };
+        let single = matches!(
+            self.options.socket_type,
+            ZMQ_DEALER | ZMQ_SUB | ZMQ_PUB | ZMQ_REQ
+        );
+        if single && self.endpoints.iter().any(|e| e.uri == uri) {
+            return Ok(());
+        }
+        let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
+        let mut pipe_idx = None;
+        let mut session_pipe = None;
+        if self.options.immediate != 1 {
+            let conflate = self.options.conflate_applies();
+            let hwms = if conflate {
+                [-1, -1]
+            } else {
+                [self.options.sndhwm, self.options.rcvhwm]
+            };
+            let (mut ours, mut theirs) = pipepair(hwms, [conflate, conflate]);
+            let pair = EndpointPair {
+                local: String::new(),
+                remote: uri.to_owned(),
+                bound: false,
+            };
+            ours.set_endpoint(Some(pair.clone()));
+            theirs.set_endpoint(Some(pair));
+            pipe_idx = Some(self.attach_pipe(ours, true));
+            session_pipe = Some(theirs);
+        }
+        let id = next_object_id();
+        let session = Session::connecter(
+            id,
+            self.link(),
+            self.options.clone(),
+            target,
+            uri.to_owned(),
+            session_pipe,
+        );
+        mailbox.send(IoCommand::Launch(IoObject::Session(Box::new(session))));
+        self.shared.mailbox.send(SocketCommand::Launched);
+        self.endpoints.push(Endpoint {
+            uri: uri.to_owned(),
+            child: id,
+            io,
+            pipe: pipe_idx,
+        });
+        self.last_endpoint = uri.to_owned();
+        self.options.connected = true;
+        Ok(())
+    }
+
+    /// Asks an endpoint's listener or session to finish.
+    pub(super) fn term_child(&mut self, e: Endpoint) {
+        if let Some(p) = e.pipe {
+            if self.pipes.by_idx_live(p) {
+                self.pipes.get(p).terminate(false);
+            }
+        }
+        if let Some(mb) = self.ctx.io_mailbox(e.io) {
+            self.awaiting.insert(e.child);
+            mb.send(IoCommand::Term {
+                id: e.child,
+                linger: self.options.linger,
+            });
+        }
+    }
+
+    /// Completes an inproc connection that was made before this bind.
+    pub(super) fn connect_pending(&mut self, p: inproc::PendingConnection) {
+        let (pipe, frames) = inproc::accept_pending(p, &self.options);
+        // Attaching cannot remove the pipe: that takes the peer's final
+        // acknowledgement, which only answers a termination we start.
+        let idx = self.attach_pipe(pipe, false);
+        let p = self.pipes.get(idx);
+        for f in frames {
+            p.write_forced(f);
+        }
+    }
+
+    /// `zmq_connect_peer`: connects a PEER socket and returns the routing id
+    /// of the pipe the connect attached (so it needs ZMQ_IMMEDIATE off).
+    pub(crate) fn connect_peer(&mut self, endpoint: &str) -> Result<u32> {
+        if self.options.socket_type != ZMQ_PEER {
+            return Err(Error::ENOTSUP);
+        }
+        if self.options.immediate == 1 {
+            return Err(Error::EFAULT);
+        }
+        self.last_attached = None;
+        self.connect(endpoint)?;
+        match self.last_attached {
+            Some(idx) => Ok(self.pipes.peek(idx).server_routing_id()),
+            None => Err(Error::EFAULT),
+        }
+    }
+
+    /// `zmq_connect`.
+    pub(crate) fn connect(&mut self, endpoint: &str) -> Result<()> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        let (proto, addr) = parse_uri(endpoint)?;
+        match proto {
+            Protocol::Inproc => {
+                self.connect_inproc(endpoint);
+                Ok(())
+            }
+            Protocol::Udp => self.open_udp(endpoint, addr, false),
+            Protocol::Tcp | Protocol::Ipc => self.connect_stream(proto, endpoint, addr),
+        }
+    }
+
+    /// A udp:// bind or connect: a UDP socket in an I/O thread and one pipe
+    /// to it, created at once (libzmq runs it as an active session).
+    pub(super) fn open_udp(&mut self, uri: &str, addr: &str, bind: bool) -> Result<()> {
+        crate::transport::udp::check_socket_type(self.options.socket_type, bind)?;
+        let resolved = crate::transport::udp::UdpAddress::resolve(addr, bind, self.options.ipv6)?;
+        let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
+        let (ours, theirs) = pipepair([self.options.sndhwm, self.options.rcvhwm], [false, false]);
+        // A RADIO sends everything to a udp peer: it cannot say what it joined.
+        self.udp_attach = true;
+        let idx = self.attach_pipe(ours, true);
+        self.udp_attach = false;
+        let id = next_object_id();
+        let last = resolved.address.clone();
+        let session = crate::io::udp::UdpSession::new(
+            id,
+            self.link(),
+            self.options.clone(),
+            resolved,
+            theirs,
+        );
+        mailbox.send(IoCommand::Launch(IoObject::Udp(Box::new(session))));
+        self.shared.mailbox.send(SocketCommand::Launched);
+        self.endpoints.push(Endpoint {
+            uri: uri.to_owned(),
+            child: id,
+            io,
+            pipe: Some(idx),
+        });
+        // libzmq reports the address without its scheme for udp.
+        self.last_endpoint = last;
+        self.options.connected = true;
+        Ok(())
+    }
+
+    pub(super) fn connect_inproc(&mut self, endpoint: &str) {
+        let ours = match inproc::connect(
+            self.ctx.inproc(),
+            endpoint,
+            &self.options,
+            inproc::IfUnbound::Pend,
+        ) {
+            Ok(p) => p,
+            // Pend never fails; keep the books straight if that changes.
+            Err(_) => return,
+        };
+        let idx = self.attach_pipe(ours, true);
+        self.last_endpoint = endpoint.to_owned();
+        self.inprocs.push((endpoint.to_owned(), idx));
+        self.options.connected = true;
+    }
+
+    /// `zmq_unbind` and `zmq_disconnect`.
+    pub(crate) fn term_endpoint(&mut self, endpoint: &str) -> Result<()> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        self.term_endpoint_inner(endpoint)
+    }
+
+    pub(super) fn term_endpoint_inner(&mut self, endpoint: &str) -> Result<()> {
+        let (proto, addr) = parse_uri(endpoint)?;
+        match proto {
+            Protocol::Inproc => {
+                if self.ctx.inproc().unregister(endpoint, self.id()) {
+                    return Ok(());
+                }
+                let matching: Vec<PipeIdx> = self
+                    .inprocs
+                    .iter()
+                    .filter(|(e, _)| e == endpoint)
+                    .map(|(_, p)| *p)
+                    .collect();
+                if matching.is_empty() {
+                    return Err(Error::ENOENT);
+                }
+                self.inprocs.retain(|(e, _)| e != endpoint);
+                for idx in matching {
+                    let p = self.pipes.get(idx);
+                    p.send_disconnect_msg();
+                    p.terminate(true);
+                }
+                Ok(())
+            }
+            Protocol::Tcp | Protocol::Ipc | Protocol::Udp => {
+                let mut candidates = vec![endpoint.to_owned()];
+                if proto == Protocol::Tcp {
+                    for bindable in [false, true] {
+                        if let Ok(a) =
+                            crate::transport::tcp::resolve(addr, bindable, self.options.ipv6)
+                        {
+                            candidates.push(crate::transport::tcp::to_uri(&a.addr));
+                        }
+                    }
+                }
+                let Some(uri) = candidates
+                    .into_iter()
+                    .find(|c| self.endpoints.iter().any(|e| &e.uri == c))
+                else {
+                    return Err(Error::ENOENT);
+                };
+                let (matching, rest): (Vec<Endpoint>, Vec<Endpoint>) =
+                    std::mem::take(&mut self.endpoints)
+                        .into_iter()
+                        .partition(|e| e.uri == uri);
+                self.endpoints = rest;
+                for e in matching {
+                    self.term_child(e);
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! How a socket waits: its mailbox is processed without blocking, or
+//! waited on (spinning for a moment when another CPU can answer first)
+//! with a deadline from RCVTIMEO/SNDTIMEO.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::command::SocketCommand;
+use crate::error::{Error, Result};
+
+/// Before a socket thread goes to sleep for a command, it watches its
+/// mailbox for about two microseconds (on machines with more than one CPU):
+/// a peer that is actively sending or reading usually answers within that,
+/// and a sleep costs a poll, an eventfd write on the sender's side and two
+/// context switches, several microseconds each. Returns whether a command
+/// arrived.
+pub(super) fn spin_for_command(mailbox: &crate::mailbox::Mailbox<SocketCommand>) -> bool {
+    let start = crate::util::ticks();
+    loop {
+        for _ in 0..16 {
+            std::hint::spin_loop();
+        }
+        if !mailbox.is_empty() {
+            return true;
+        }
+        let now = crate::util::ticks();
+        if now < start || now - start > crate::util::TICKS_PER_MS / 500 {
+            return false;
+        }
+    }
+}
+
+/// Whether there is another CPU to run the peer while this thread spins.
+pub(super) fn spinning_pays() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: unknown, 1: single CPU (never spin), 2: spin.
+    static MODE: AtomicU8 = AtomicU8::new(0);
+    match MODE.load(Ordering::Relaxed) {
+        0 => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let m = if cpus > 1 { 2 } else { 1 };
+            MODE.store(m, Ordering::Relaxed);
+            m == 2
+        }
+        m => m == 2,
+    }
+}
+
+/// How long `process_commands` may wait for a command.
+#[derive(Clone, Copy)]
+pub(super) enum Wait {
+    No,
+    For(Duration),
+    Forever,
+}
+
+pub(super) fn deadline(timeo_ms: i32) -> Option<Instant> {
+    if timeo_ms < 0 {
+        None
+    } else {
+        Some(Instant::now() + Duration::from_millis(timeo_ms as u64))
+    }
+}
+
+pub(super) fn wait_until(deadline: Option<Instant>) -> Wait {
+    match deadline {
+        None => Wait::Forever,
+        Some(d) => Wait::For(d.saturating_duration_since(Instant::now())),
+    }
+}
+
+impl SocketCore {
+    /// Processes queued commands, first waiting up to `wait` for one if the
+    /// mailbox is empty. Returns ETERM once the context is terminating and
+    /// EINTR if a signal interrupted the wait.
+    pub(super) fn process_commands(&mut self, wait: Wait) -> Result<()> {
+        let timeout = match wait {
+            Wait::No => None,
+            Wait::For(d) => Some(Some(d)),
+            Wait::Forever => Some(None),
+        };
+        if let Some(t) = timeout {
+            if self.shared.mailbox.is_empty() && !self.spin_for_command() && self.arm() {
+                match self.shared.mailbox.wait(t) {
+                    Ok(_) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EINTR) => return Err(Error::EINTR),
+                    Err(e) => return Err(Error::from_io(&e)),
+                }
+                // The signal may be raised now; the next arm clears it.
+                self.idle = false;
+            }
+        } else if self.idle && self.shared.mailbox.is_empty() {
+            return self.term_check();
+        }
+        self.drain_mailbox();
+        self.term_check()
+    }
+
+    /// Watches the mailbox for a moment before sleeping (see
+    /// [`spin_for_command`]), with senders told not to signal meanwhile:
+    /// waking a sleeper nobody has yet is a wasted eventfd write and read.
+    pub(super) fn spin_for_command(&mut self) -> bool {
+        if !spinning_pays() {
+            return false;
+        }
+        self.shared.mailbox.quiet();
+        self.idle = false;
+        spin_for_command(&self.shared.mailbox)
+    }
+
+    /// Makes the mailbox signal the next command; `false` if one is pending.
+    pub(super) fn arm(&mut self) -> bool {
+        if self.idle {
+            return self.shared.mailbox.is_empty();
+        }
+        if self.shared.mailbox.arm() {
+            self.idle = true;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(super) fn drain_mailbox(&mut self) {
+        loop {
+            while let Some(cmd) = self.shared.mailbox.try_recv() {
+                self.idle = false;
+                self.process_command(cmd);
+            }
+            if self.arm() {
+                break;
+            }
+        }
+    }
+
+    pub(super) fn term_check(&self) -> Result<()> {
+        if self.ctx_terminated {
+            Err(Error::ETERM)
+        } else {
+            Ok(())
+        }
+    }
+}
