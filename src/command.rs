@@ -7,12 +7,12 @@
 use std::sync::atomic::AtomicU64;
 
 use crate::mailbox::Mailbox;
-use crate::pipe::{Pipe, PipeCmd, PipeSink};
+use crate::pipe::{Pipe, PipeCommand, PipeSink};
 
 /// Commands a socket receives in its mailbox.
 pub(crate) enum SocketCommand {
     /// A command for one of the socket's pipe ends (key from `Pipes::insert`).
-    Pipe(u64, PipeCmd),
+    Pipe(u64, PipeCommand),
     /// Attach a new pipe end: an inproc peer connected to us.
     Bind(Box<Pipe>),
     /// The context is terminating: blocking calls return ETERM from now on.
@@ -37,7 +37,7 @@ pub(crate) struct SocketShared {
 }
 
 impl PipeSink for SocketShared {
-    fn deliver(&self, target: u64, cmd: PipeCmd) {
+    fn deliver(&self, target: u64, cmd: PipeCommand) {
         self.mailbox.send(SocketCommand::Pipe(target, cmd));
     }
 }

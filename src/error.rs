@@ -20,12 +20,15 @@ macro_rules! errors {
         #[non_exhaustive]
         pub enum Error {
             $( $(#[$doc])* $name, )*
+            /// Another operating-system error, passed on with its errno
+            /// number as libzmq passes errno through.
+            Os(i32),
         }
 
         impl Error {
             /// The errno number libzmq sets for this error.
             pub fn to_raw(self) -> i32 {
-                match self { $( Error::$name => $value, )* }
+                match self { $( Error::$name => $value, )* Error::Os(raw) => raw }
             }
 
             /// The error for an errno number, if it is one of ours.
@@ -113,17 +116,23 @@ errors! {
 impl Error {
     /// The error for an errno number, as the `zmq` crate's `Error::from_raw`.
     ///
-    /// Numbers that are none of ours (libzmq never reports them) become
-    /// [`Error::EINVAL`] instead of the `zmq` crate's panic; use
-    /// [`Error::try_from_raw`] to tell them apart.
+    /// Other positive numbers are kept as [`Error::Os`] (errno values
+    /// libzmq passes through); anything else becomes [`Error::EINVAL`]
+    /// instead of the `zmq` crate's panic. [`Error::try_from_raw`] tells
+    /// the named ones apart.
     ///
     /// ```
     /// use zmqrs::Error;
     /// assert_eq!(Error::from_raw(Error::ETERM.to_raw()), Error::ETERM);
+    /// assert_eq!(Error::from_raw(libc::EPERM), Error::Os(libc::EPERM));
     /// assert_eq!(Error::from_raw(-7), Error::EINVAL);
     /// ```
     pub fn from_raw(raw: i32) -> Error {
-        Error::try_from_raw(raw).unwrap_or(Error::EINVAL)
+        match Error::try_from_raw(raw) {
+            Some(e) => e,
+            None if raw > 0 => Error::Os(raw),
+            None => Error::EINVAL,
+        }
     }
 
     /// The message `zmq_strerror` gives for this error.
@@ -133,9 +142,12 @@ impl Error {
 
     /// Maps an operating-system error to the errno libzmq would report.
     pub fn from_io(e: &std::io::Error) -> Error {
-        e.raw_os_error()
-            .and_then(Error::try_from_raw)
-            .unwrap_or(Error::EINVAL)
+        match e.raw_os_error() {
+            Some(raw) => Error::try_from_raw(raw).unwrap_or(Error::Os(raw)),
+            // Not from the operating system (std's own checks): the closest
+            // libzmq answer is an invalid argument.
+            None => Error::EINVAL,
+        }
     }
 }
 
@@ -217,6 +229,18 @@ mod tests {
         assert_eq!(Error::try_from_raw(0), None);
         assert_eq!(Error::from_raw(libc::EPROTO), Error::EPROTO);
         assert_eq!(Error::from_raw(0), Error::EINVAL);
+    }
+
+    #[test]
+    fn operating_system_errors_keep_their_number() {
+        let e = Error::from_io(&std::io::Error::from_raw_os_error(libc::EPERM));
+        assert_eq!(e, Error::Os(libc::EPERM));
+        assert_eq!(e.to_raw(), libc::EPERM);
+        assert_eq!(e.message(), "Operation not permitted");
+        let known = Error::from_io(&std::io::Error::from_raw_os_error(libc::ECONNREFUSED));
+        assert_eq!(known, Error::ECONNREFUSED);
+        let not_os = Error::from_io(&std::io::Error::other("no errno"));
+        assert_eq!(not_os, Error::EINVAL);
     }
 
     #[test]

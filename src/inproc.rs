@@ -15,7 +15,7 @@ use crate::command::{SocketCommand, SocketShared};
 use crate::error::{Error, Result};
 use crate::msg::{flags, Message};
 use crate::options::Options;
-use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent, PipeSink};
+use crate::pipe::{pipepair, Pipe, PipeCommand, PipeEvent, PipeSink};
 use crate::util::sync::Mutex;
 
 /// A socket that bound an inproc endpoint, as connecters see it.
@@ -121,10 +121,10 @@ impl Registry {
         &self,
         name: &str,
         pc: PendingConnection,
-    ) -> std::result::Result<(), PendingConnection> {
+    ) -> std::result::Result<(), Box<PendingConnection>> {
         let mut inner = self.inner.lock();
         if inner.endpoints.contains_key(name) {
-            return Err(pc);
+            return Err(Box::new(pc));
         }
         inner.pending.push((name.to_owned(), pc));
         Ok(())
@@ -274,8 +274,8 @@ struct Orphan {
 
 enum OrphanState {
     /// Not stored yet: commands delivered meanwhile are kept.
-    Waiting(Vec<PipeCmd>),
-    Live(Pipe),
+    Waiting(Vec<PipeCommand>),
+    Live(Box<Pipe>),
     /// Terminated; the end is dropped, which breaks the
     /// Orphan -> Pipe -> link -> Orphan reference cycle.
     Done,
@@ -291,7 +291,7 @@ impl Orphan {
         // pipe's owner lock and then takes ours.
         let queued = pipe.attach(orphan.clone(), 0);
         let mut state = orphan.state.lock();
-        let early = match std::mem::replace(&mut *state, OrphanState::Live(pipe)) {
+        let early = match std::mem::replace(&mut *state, OrphanState::Live(Box::new(pipe))) {
             OrphanState::Waiting(cmds) => cmds,
             _ => Vec::new(),
         };
@@ -303,7 +303,7 @@ impl Orphan {
         }
     }
 
-    fn process(state: &mut OrphanState, cmd: PipeCmd) {
+    fn process(state: &mut OrphanState, cmd: PipeCommand) {
         match state {
             OrphanState::Waiting(cmds) => cmds.push(cmd),
             OrphanState::Live(p) => {
@@ -317,7 +317,7 @@ impl Orphan {
 }
 
 impl PipeSink for Orphan {
-    fn deliver(&self, _key: u64, cmd: PipeCmd) {
+    fn deliver(&self, _key: u64, cmd: PipeCommand) {
         Self::process(&mut self.state.lock(), cmd);
     }
 }

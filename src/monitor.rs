@@ -20,7 +20,7 @@ use std::sync::Arc;
 use crate::constants::*;
 use crate::endpoint::EndpointPair;
 use crate::msg::Message;
-use crate::pipe::{Pipe, PipeCmd, PipeEvent, PipeSink};
+use crate::pipe::{Pipe, PipeCommand, PipeEvent, PipeSink};
 use crate::util::sync::Mutex;
 
 /// How many events may wait in the pipe for the monitor socket to forward
@@ -118,7 +118,7 @@ impl Monitor {
 impl State {
     /// A command for the feed's end (or an earlier feed's), processed here
     /// and now: no thread owns these ends.
-    fn process(&mut self, key: u64, cmd: PipeCmd) {
+    fn process(&mut self, key: u64, cmd: PipeCommand) {
         if let Some(feed) = self.feed.as_mut().filter(|f| f.key == key) {
             if feed.pipe.process(cmd) == Some(PipeEvent::Terminated) {
                 self.feed = None;
@@ -136,7 +136,7 @@ impl State {
 }
 
 impl PipeSink for Monitor {
-    fn deliver(&self, key: u64, cmd: PipeCmd) {
+    fn deliver(&self, key: u64, cmd: PipeCommand) {
         self.state.lock().process(key, cmd);
     }
 }
@@ -227,7 +227,7 @@ mod tests {
     fn events_flow_through_the_feed_and_stop_ends_it() {
         struct Drop;
         impl PipeSink for Drop {
-            fn deliver(&self, _: u64, _: PipeCmd) {}
+            fn deliver(&self, _: u64, _: PipeCommand) {}
         }
         let m = Arc::new(Monitor::default());
         let (w, mut r) = crate::pipe::pipepair([FEED_HWM, 0], [false, false]);

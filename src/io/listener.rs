@@ -11,7 +11,7 @@ use mio::net::{TcpListener, UnixListener};
 use mio::{Interest, Token};
 
 use super::session::Session;
-use super::stream::Stream;
+use super::stream::ByteStream;
 use super::{Env, Request, SocketLink};
 use crate::command::SocketCommand;
 use crate::constants::*;
@@ -151,14 +151,13 @@ impl Listener {
                 }
             }
             let fd = sock.as_raw_fd();
-            let stream = Stream::from_socket(sock, ipc);
+            let stream = ByteStream::from_socket(sock, ipc);
             self.link
                 .monitor
                 .event(ZMQ_EVENT_ACCEPTED, fd as u64, &self.pair());
-            let id = super::next_object_id();
-            self.children.push(id);
             let session =
-                Session::accepted(id, self.id, stream, self.link.clone(), self.options.clone());
+                Session::accepted(self.id, stream, self.link.clone(), self.options.clone());
+            self.children.push(session.id);
             env.requests.push(Request::Spawn(Box::new(session)));
         }
         env.more_work = true;

@@ -9,10 +9,14 @@
 //! (a peer flooding us) goes on a ready list, served before the next wait,
 //! so one connection cannot starve the others.
 
+pub(crate) mod conn;
+pub(crate) mod connecter;
 pub(crate) mod listener;
 pub(crate) mod session;
+pub(crate) mod session_pipes;
 pub(crate) mod stream;
 pub(crate) mod udp;
+pub(crate) mod zap_link;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
@@ -27,7 +31,7 @@ use crate::command::SocketShared;
 use crate::inproc;
 use crate::mailbox::{Mailbox, Signal};
 use crate::monitor::Monitor;
-use crate::pipe::{PipeCmd, PipeSink};
+use crate::pipe::{PipeCommand, PipeSink};
 
 use listener::Listener;
 use session::Session;
@@ -41,7 +45,7 @@ pub(crate) enum IoCommand {
     /// Terminate an object (unbind, disconnect, close) within `linger` ms.
     Term { id: u64, linger: i32 },
     /// A command for a session's pipe.
-    Pipe(u64, PipeCmd),
+    Pipe(u64, PipeCommand),
 }
 
 /// An object an I/O thread runs.
@@ -58,6 +62,37 @@ pub(crate) struct SocketLink {
     pub monitor: Arc<Monitor>,
 }
 
+impl SocketLink {
+    /// Sends the socket a command.
+    pub fn send(&self, cmd: crate::command::SocketCommand) {
+        self.shared.mailbox.send(cmd);
+    }
+
+    /// Opens a pipe to the socket for a connection whose handshake just
+    /// completed (`pair` names it): the socket's end goes over with a
+    /// `Bind` command; ours is returned. HWMs from `o` (the session's side
+    /// reads with RCVHWM and writes with SNDHWM, as the socket's mirror).
+    pub fn open_pipe(
+        &self,
+        o: &crate::options::Options,
+        pair: crate::endpoint::EndpointPair,
+    ) -> crate::pipe::Pipe {
+        let conflate = o.conflate_applies();
+        let hwms = if conflate {
+            [-1, -1]
+        } else {
+            [o.rcvhwm, o.sndhwm]
+        };
+        let (ours, mut theirs) = crate::pipe::pipepair(hwms, [conflate, conflate]);
+        theirs.set_endpoint(Some(pair));
+        self.shared.sent_seqnum.fetch_add(1, Ordering::AcqRel);
+        self.shared
+            .mailbox
+            .send(crate::command::SocketCommand::Bind(Box::new(theirs)));
+        ours
+    }
+}
+
 /// Ids of I/O objects, unique in the process.
 pub(crate) fn next_object_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -70,7 +105,7 @@ pub(crate) struct IoSink {
 }
 
 impl PipeSink for IoSink {
-    fn deliver(&self, key: u64, cmd: PipeCmd) {
+    fn deliver(&self, key: u64, cmd: PipeCommand) {
         self.mailbox.send(IoCommand::Pipe(key, cmd));
     }
 }
@@ -216,7 +251,7 @@ struct IoLoop {
 enum Call<'c> {
     Start,
     Io(&'c mio::event::Event),
-    Pipe(u64, PipeCmd),
+    Pipe(u64, PipeCommand),
     Timer,
     Term(i32),
     Resume,

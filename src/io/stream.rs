@@ -9,26 +9,26 @@ use mio::net::{TcpStream, UnixStream};
 use mio::{event::Source, Interest, Registry, Token};
 
 /// A connected stream.
-pub(crate) enum Stream {
+pub(crate) enum ByteStream {
     Tcp(TcpStream),
     Ipc(UnixStream),
 }
 
-impl Stream {
+impl ByteStream {
     /// Wraps a connected (or connecting) socket2 socket.
-    pub fn from_socket(s: socket2::Socket, ipc: bool) -> Stream {
+    pub fn from_socket(s: socket2::Socket, ipc: bool) -> ByteStream {
         if ipc {
-            Stream::Ipc(UnixStream::from_std(s.into()))
+            ByteStream::Ipc(UnixStream::from_std(s.into()))
         } else {
-            Stream::Tcp(TcpStream::from_std(s.into()))
+            ByteStream::Tcp(TcpStream::from_std(s.into()))
         }
     }
 
     /// Reads; `Ok(0)` is end of stream.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read(buf),
-            Stream::Ipc(s) => s.read(buf),
+            ByteStream::Tcp(s) => s.read(buf),
+            ByteStream::Ipc(s) => s.read(buf),
         }
     }
 
@@ -37,8 +37,8 @@ impl Stream {
     /// thread writes (SIGPIPE's default action kills the process).
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let sock = match self {
-            Stream::Tcp(s) => socket2::SockRef::from(&*s),
-            Stream::Ipc(s) => socket2::SockRef::from(&*s),
+            ByteStream::Tcp(s) => socket2::SockRef::from(&*s),
+            ByteStream::Ipc(s) => socket2::SockRef::from(&*s),
         };
         sock.send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
     }
@@ -46,28 +46,28 @@ impl Stream {
     /// The pending error of a connect in progress, if any.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         match self {
-            Stream::Tcp(s) => s.take_error(),
-            Stream::Ipc(s) => s.take_error(),
+            ByteStream::Tcp(s) => s.take_error(),
+            ByteStream::Ipc(s) => s.take_error(),
         }
     }
 
     /// Whether a connect in progress has completed (peer address known).
     pub fn is_connected(&self) -> bool {
         match self {
-            Stream::Tcp(s) => s.peer_addr().is_ok(),
-            Stream::Ipc(s) => s.peer_addr().is_ok(),
+            ByteStream::Tcp(s) => s.peer_addr().is_ok(),
+            ByteStream::Ipc(s) => s.peer_addr().is_ok(),
         }
     }
 
     /// The local address as an endpoint URI.
     pub fn local_uri(&self) -> String {
         match self {
-            Stream::Tcp(s) => s
+            ByteStream::Tcp(s) => s
                 .local_addr()
                 .map(|a| crate::transport::tcp::to_uri(&a))
                 .unwrap_or_default(),
             // An unnamed (connecting) unix socket is "ipc://", as libzmq names it.
-            Stream::Ipc(s) => format!(
+            ByteStream::Ipc(s) => format!(
                 "ipc://{}",
                 s.local_addr()
                     .ok()
@@ -80,11 +80,11 @@ impl Stream {
     /// The remote address as an endpoint URI.
     pub fn remote_uri(&self) -> String {
         match self {
-            Stream::Tcp(s) => s
+            ByteStream::Tcp(s) => s
                 .peer_addr()
                 .map(|a| crate::transport::tcp::to_uri(&a))
                 .unwrap_or_default(),
-            Stream::Ipc(s) => format!(
+            ByteStream::Ipc(s) => format!(
                 "ipc://{}",
                 s.peer_addr()
                     .ok()
@@ -98,11 +98,11 @@ impl Stream {
     /// for TCP, `:uid:gid:pid` credentials for IPC.
     pub fn peer_address(&self) -> String {
         match self {
-            Stream::Tcp(s) => s
+            ByteStream::Tcp(s) => s
                 .peer_addr()
                 .map(|a| a.ip().to_string())
                 .unwrap_or_default(),
-            Stream::Ipc(s) => match crate::sys::peer_cred(s.as_raw_fd()) {
+            ByteStream::Ipc(s) => match crate::sys::peer_cred(s.as_raw_fd()) {
                 Some((uid, gid, pid)) => format!(":{uid}:{gid}:{pid}"),
                 None => String::new(),
             },
@@ -112,8 +112,8 @@ impl Stream {
     /// The descriptor.
     pub fn fd(&self) -> RawFd {
         match self {
-            Stream::Tcp(s) => s.as_raw_fd(),
-            Stream::Ipc(s) => s.as_raw_fd(),
+            ByteStream::Tcp(s) => s.as_raw_fd(),
+            ByteStream::Ipc(s) => s.as_raw_fd(),
         }
     }
 
@@ -121,16 +121,16 @@ impl Stream {
     pub fn register(&mut self, r: &Registry, t: Token) -> io::Result<()> {
         let i = Interest::READABLE | Interest::WRITABLE;
         match self {
-            Stream::Tcp(s) => s.register(r, t, i),
-            Stream::Ipc(s) => s.register(r, t, i),
+            ByteStream::Tcp(s) => s.register(r, t, i),
+            ByteStream::Ipc(s) => s.register(r, t, i),
         }
     }
 
     /// Removes the registration.
     pub fn deregister(&mut self, r: &Registry) {
         let _ = match self {
-            Stream::Tcp(s) => s.deregister(r),
-            Stream::Ipc(s) => s.deregister(r),
+            ByteStream::Tcp(s) => s.deregister(r),
+            ByteStream::Ipc(s) => s.deregister(r),
         };
     }
 }

@@ -17,7 +17,7 @@ use crate::command::SocketCommand;
 use crate::constants::*;
 use crate::msg::Message;
 use crate::options::Options;
-use crate::pipe::{Pipe, PipeCmd, PipeEvent};
+use crate::pipe::{Pipe, PipeCommand, PipeEvent};
 use crate::transport::udp::{self, UdpAddress};
 
 /// One udp:// endpoint of a socket.
@@ -164,12 +164,12 @@ impl UdpSession {
     }
 
     /// A command for the pipe.
-    pub fn on_pipe(&mut self, env: &mut Env<'_>, key: u64, cmd: PipeCmd) {
+    pub fn on_pipe(&mut self, env: &mut Env<'_>, key: u64, cmd: PipeCommand) {
         self.pipe_cmd(env, key, cmd);
         self.pump();
     }
 
-    fn pipe_cmd(&mut self, env: &mut Env<'_>, key: u64, cmd: PipeCmd) {
+    fn pipe_cmd(&mut self, env: &mut Env<'_>, key: u64, cmd: PipeCommand) {
         let Some((k, p)) = self.pipe.as_mut() else {
             return;
         };

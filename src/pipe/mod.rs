@@ -5,7 +5,7 @@
 //! A pipe has two ends, one per owner. Each [`Pipe`] end is owned by exactly
 //! one thread (a socket's user thread, the reaper, or an I/O thread) and reads
 //! from one queue and writes to the other. Messages travel only through the
-//! queues; state changes travel as [`PipeCmd`]s to the peer end's owner
+//! queues; state changes travel as [`PipeCommand`]s to the peer end's owner
 //! through its mailbox:
 //!
 //! * `ActivateRead`: the queue went from empty to non-empty while the reader
@@ -29,7 +29,7 @@ use crate::endpoint::EndpointPair;
 use crate::msg::{flags, Message};
 
 /// A command from one pipe end to the other.
-pub(crate) enum PipeCmd {
+pub(crate) enum PipeCommand {
     ActivateRead,
     ActivateWrite(u64),
     PipeTerm,
@@ -49,19 +49,19 @@ pub(crate) enum PipeCmd {
     StatsReply(u64, u64),
 }
 
-impl std::fmt::Debug for PipeCmd {
+impl std::fmt::Debug for PipeCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PipeCmd::ActivateRead => f.write_str("ActivateRead"),
-            PipeCmd::ActivateWrite(n) => write!(f, "ActivateWrite({n})"),
-            PipeCmd::PipeTerm => f.write_str("PipeTerm"),
-            PipeCmd::PipeTermAck => f.write_str("PipeTermAck"),
-            PipeCmd::Hwm(i, o) => write!(f, "Hwm({i}, {o})"),
-            PipeCmd::Boost(a, b, c, d) => write!(f, "Boost({a}, {b}, {c}, {d})"),
-            PipeCmd::DisconnectMsg(_) => f.write_str("DisconnectMsg"),
-            PipeCmd::Hiccup(..) => f.write_str("Hiccup"),
-            PipeCmd::StatsRequest(n) => write!(f, "StatsRequest({n})"),
-            PipeCmd::StatsReply(a, b) => write!(f, "StatsReply({a}, {b})"),
+            PipeCommand::ActivateRead => f.write_str("ActivateRead"),
+            PipeCommand::ActivateWrite(n) => write!(f, "ActivateWrite({n})"),
+            PipeCommand::PipeTerm => f.write_str("PipeTerm"),
+            PipeCommand::PipeTermAck => f.write_str("PipeTermAck"),
+            PipeCommand::Hwm(i, o) => write!(f, "Hwm({i}, {o})"),
+            PipeCommand::Boost(a, b, c, d) => write!(f, "Boost({a}, {b}, {c}, {d})"),
+            PipeCommand::DisconnectMsg(_) => f.write_str("DisconnectMsg"),
+            PipeCommand::Hiccup(..) => f.write_str("Hiccup"),
+            PipeCommand::StatsRequest(n) => write!(f, "StatsRequest({n})"),
+            PipeCommand::StatsReply(a, b) => write!(f, "StatsReply({a}, {b})"),
         }
     }
 }
@@ -69,7 +69,7 @@ impl std::fmt::Debug for PipeCmd {
 /// Where commands for a pipe end are delivered: its owner's mailbox.
 pub(crate) trait PipeSink: Send + Sync {
     /// Queues `cmd` for the pipe end its owner knows by `key`.
-    fn deliver(&self, key: u64, cmd: PipeCmd);
+    fn deliver(&self, key: u64, cmd: PipeCommand);
 }
 
 /// Who currently owns a pipe end, as seen from the other end.
@@ -78,7 +78,7 @@ enum Owner {
     Attached(Arc<dyn PipeSink>, u64),
     /// The end waits for its owner (an inproc connect before the bind):
     /// commands are kept until it is attached.
-    Pending(Vec<PipeCmd>),
+    Pending(Vec<PipeCommand>),
 }
 
 /// The addressing shared by both ends of one pipe.
@@ -214,7 +214,7 @@ impl Pipe {
     /// Declares the owner of this end and the key it wants commands for
     /// this end addressed with. Commands the peer sent while the end had no
     /// owner are returned, to be processed now in order.
-    pub fn attach(&self, sink: Arc<dyn PipeSink>, key: u64) -> Vec<PipeCmd> {
+    pub fn attach(&self, sink: Arc<dyn PipeSink>, key: u64) -> Vec<PipeCommand> {
         let mut owner = self.link.owners[self.side].lock();
         match std::mem::replace(&mut *owner, Owner::Attached(sink, key)) {
             Owner::Pending(cmds) => cmds,
@@ -222,7 +222,7 @@ impl Pipe {
         }
     }
 
-    fn send_to_peer(&self, cmd: PipeCmd) {
+    fn send_to_peer(&self, cmd: PipeCommand) {
         let peer = 1 - self.side;
         let mut owner = self.link.owners[peer].lock();
         match &mut *owner {
@@ -302,7 +302,7 @@ impl Pipe {
             // Credit goes back every LWM messages (libzmq also re-sends it on
             // other frames; only whole messages change what the writer sees).
             if self.lwm > 0 && self.msgs_read % self.lwm as u64 == 0 {
-                self.send_to_peer(PipeCmd::ActivateWrite(self.msgs_read));
+                self.send_to_peer(PipeCommand::ActivateWrite(self.msgs_read));
             }
         }
         Some(msg)
@@ -368,7 +368,7 @@ impl Pipe {
             None => true,
         };
         if !awake {
-            self.send_to_peer(PipeCmd::ActivateRead);
+            self.send_to_peer(PipeCommand::ActivateRead);
         }
     }
 
@@ -379,9 +379,9 @@ impl Pipe {
     }
 
     /// Processes a command from the peer end.
-    pub fn process(&mut self, cmd: PipeCmd) -> Option<PipeEvent> {
+    pub fn process(&mut self, cmd: PipeCommand) -> Option<PipeEvent> {
         match cmd {
-            PipeCmd::ActivateRead => {
+            PipeCommand::ActivateRead => {
                 if !self.in_active
                     && (self.state == State::Active || self.state == State::WaitingForDelimiter)
                 {
@@ -390,7 +390,7 @@ impl Pipe {
                 }
                 None
             }
-            PipeCmd::ActivateWrite(msgs_read) => {
+            PipeCommand::ActivateWrite(msgs_read) => {
                 self.peers_msgs_read = msgs_read;
                 if !self.out_active && self.state == State::Active {
                     self.out_active = true;
@@ -398,7 +398,7 @@ impl Pipe {
                 }
                 None
             }
-            PipeCmd::PipeTerm => {
+            PipeCommand::PipeTerm => {
                 match self.state {
                     State::Active => {
                         if self.delay {
@@ -406,49 +406,49 @@ impl Pipe {
                         } else {
                             self.state = State::TermAckSent;
                             self.outbound = None;
-                            self.send_to_peer(PipeCmd::PipeTermAck);
+                            self.send_to_peer(PipeCommand::PipeTermAck);
                         }
                     }
                     State::DelimiterReceived => {
                         self.state = State::TermAckSent;
                         self.outbound = None;
-                        self.send_to_peer(PipeCmd::PipeTermAck);
+                        self.send_to_peer(PipeCommand::PipeTermAck);
                     }
                     State::TermReqSent1 => {
                         self.state = State::TermReqSent2;
                         self.outbound = None;
-                        self.send_to_peer(PipeCmd::PipeTermAck);
+                        self.send_to_peer(PipeCommand::PipeTermAck);
                     }
                     // Not reachable by the protocol; ignore rather than abort.
                     _ => {}
                 }
                 None
             }
-            PipeCmd::PipeTermAck => {
+            PipeCommand::PipeTermAck => {
                 if self.state == State::TermReqSent1 {
                     self.outbound = None;
-                    self.send_to_peer(PipeCmd::PipeTermAck);
+                    self.send_to_peer(PipeCommand::PipeTermAck);
                 }
                 self.inbound = None;
                 self.partial.clear();
                 Some(PipeEvent::Terminated)
             }
-            PipeCmd::Hwm(inhwm, outhwm) => {
+            PipeCommand::Hwm(inhwm, outhwm) => {
                 self.set_hwms(inhwm, outhwm);
                 None
             }
-            PipeCmd::Boost(in_boost, out_boost, inhwm, outhwm) => {
+            PipeCommand::Boost(in_boost, out_boost, inhwm, outhwm) => {
                 self.set_hwms_boost(in_boost, out_boost);
                 self.set_hwms(inhwm, outhwm);
                 None
             }
-            PipeCmd::DisconnectMsg(m) => {
+            PipeCommand::DisconnectMsg(m) => {
                 self.disconnect_msg = Some(m);
                 None
             }
-            PipeCmd::StatsRequest(n) => Some(PipeEvent::StatsRequested(n)),
-            PipeCmd::StatsReply(outbound, inbound) => Some(PipeEvent::Stats(outbound, inbound)),
-            PipeCmd::Hiccup(out, msgs_read) => {
+            PipeCommand::StatsRequest(n) => Some(PipeEvent::StatsRequested(n)),
+            PipeCommand::StatsReply(outbound, inbound) => Some(PipeEvent::Stats(outbound, inbound)),
+            PipeCommand::Hiccup(out, msgs_read) => {
                 self.outbound.as_ref()?;
                 self.outbound = Some(out);
                 self.partial.clear();
@@ -467,18 +467,18 @@ impl Pipe {
         match self.state {
             State::TermReqSent1 | State::TermReqSent2 | State::TermAckSent => return,
             State::Active => {
-                self.send_to_peer(PipeCmd::PipeTerm);
+                self.send_to_peer(PipeCommand::PipeTerm);
                 self.state = State::TermReqSent1;
             }
             State::WaitingForDelimiter if !self.delay => {
                 self.rollback();
                 self.outbound = None;
-                self.send_to_peer(PipeCmd::PipeTermAck);
+                self.send_to_peer(PipeCommand::PipeTermAck);
                 self.state = State::TermAckSent;
             }
             State::WaitingForDelimiter => {}
             State::DelimiterReceived => {
-                self.send_to_peer(PipeCmd::PipeTerm);
+                self.send_to_peer(PipeCommand::PipeTerm);
                 self.state = State::TermReqSent1;
             }
         }
@@ -504,7 +504,7 @@ impl Pipe {
         } else {
             self.rollback();
             self.outbound = None;
-            self.send_to_peer(PipeCmd::PipeTermAck);
+            self.send_to_peer(PipeCommand::PipeTermAck);
             self.state = State::TermAckSent;
         }
     }
@@ -528,7 +528,7 @@ impl Pipe {
         };
         self.inbound = Some(inbound);
         self.in_active = true;
-        self.send_to_peer(PipeCmd::Hiccup(out, self.msgs_read));
+        self.send_to_peer(PipeCommand::Hiccup(out, self.msgs_read));
     }
 
     /// Don't wait for the peer's delimiter when it terminates (the owner
@@ -559,17 +559,17 @@ impl Pipe {
 
     /// Tells the peer end our new HWM options.
     pub fn send_hwms_to_peer(&self, inhwm: i32, outhwm: i32) {
-        self.send_to_peer(PipeCmd::Hwm(inhwm, outhwm));
+        self.send_to_peer(PipeCommand::Hwm(inhwm, outhwm));
     }
 
     /// Tells the peer end its HWMs once both sockets' options are known.
     pub fn send_boost_to_peer(&self, in_boost: i32, out_boost: i32, inhwm: i32, outhwm: i32) {
-        self.send_to_peer(PipeCmd::Boost(in_boost, out_boost, inhwm, outhwm));
+        self.send_to_peer(PipeCommand::Boost(in_boost, out_boost, inhwm, outhwm));
     }
 
     /// Asks the peer end to send `msg` to us when it disconnects.
     pub fn send_disconnect_msg_to_peer(&self, msg: Vec<u8>) {
-        self.send_to_peer(PipeCmd::DisconnectMsg(Message::from_vec(msg)));
+        self.send_to_peer(PipeCommand::DisconnectMsg(Message::from_vec(msg)));
     }
 
     /// The peer's routing id as known to a ROUTER.
@@ -604,12 +604,12 @@ impl Pipe {
 
     /// Asks the peer end for its queue length (ZMQ_EVENT_PIPES_STATS).
     pub fn request_stats(&self) {
-        self.send_to_peer(PipeCmd::StatsRequest(self.queued_out()));
+        self.send_to_peer(PipeCommand::StatsRequest(self.queued_out()));
     }
 
     /// Answers a stats request: our outbound queue length with theirs.
     pub fn reply_stats(&self, their_outbound: u64) {
-        self.send_to_peer(PipeCmd::StatsReply(their_outbound, self.queued_out()));
+        self.send_to_peer(PipeCommand::StatsReply(their_outbound, self.queued_out()));
     }
 
     /// The message to queue to the peer when this pipe is disconnected.
@@ -656,14 +656,14 @@ mod tests {
         }
     }
 
-    struct Recorder(Mutex<mpsc::Sender<(PipeId, PipeCmd)>>);
+    struct Recorder(Mutex<mpsc::Sender<(PipeId, PipeCommand)>>);
     impl PipeSink for Recorder {
-        fn deliver(&self, key: u64, cmd: PipeCmd) {
+        fn deliver(&self, key: u64, cmd: PipeCommand) {
             let _ = self.0.lock().send((key, cmd));
         }
     }
 
-    fn pair(hwm: i32) -> (Pipe, Pipe, mpsc::Receiver<(PipeId, PipeCmd)>) {
+    fn pair(hwm: i32) -> (Pipe, Pipe, mpsc::Receiver<(PipeId, PipeCommand)>) {
         let (a, b) = pipepair([hwm, hwm], [false, false]);
         let (tx, rx) = mpsc::channel();
         let sink: Arc<dyn PipeSink> = Arc::new(Recorder(Mutex::new(tx)));
@@ -676,7 +676,7 @@ mod tests {
     fn pump(
         a: &mut Pipe,
         b: &mut Pipe,
-        rx: &mpsc::Receiver<(PipeId, PipeCmd)>,
+        rx: &mpsc::Receiver<(PipeId, PipeCommand)>,
     ) -> Vec<(PipeId, PipeEvent)> {
         let mut events = Vec::new();
         while let Ok((target, cmd)) = rx.try_recv() {
@@ -716,9 +716,9 @@ mod tests {
         a.flush();
         let cmds: Vec<_> = rx.try_iter().collect();
         assert_eq!(cmds.len(), 1);
-        assert!(matches!(cmds[0].1, PipeCmd::ActivateRead));
+        assert!(matches!(cmds[0].1, PipeCommand::ActivateRead));
         assert!(matches!(
-            b.process(PipeCmd::ActivateRead),
+            b.process(PipeCommand::ActivateRead),
             Some(PipeEvent::ReadActivated)
         ));
         for _ in 0..10 {
@@ -778,6 +778,6 @@ mod tests {
         let (tx2, _rx2) = mpsc::channel();
         let queued = b.attach(Arc::new(Recorder(Mutex::new(tx2))), 1);
         assert_eq!(queued.len(), 1);
-        assert!(matches!(queued[0], PipeCmd::PipeTerm));
+        assert!(matches!(queued[0], PipeCommand::PipeTerm));
     }
 }

@@ -39,6 +39,27 @@ pub enum Failure {
     Other,
 }
 
+impl Failure {
+    /// The monitor event (ZMQ_EVENT_HANDSHAKE_FAILED_*) and value it raises.
+    pub fn monitor_event(self) -> Option<(i32, u64)> {
+        match self {
+            Failure::Protocol(code) => Some((
+                crate::constants::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                code as u32 as u64,
+            )),
+            Failure::Auth(code) => Some((
+                crate::constants::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH,
+                code as u64,
+            )),
+            Failure::NoDetail(errno) => Some((
+                crate::constants::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                errno as u64,
+            )),
+            Failure::Other => None,
+        }
+    }
+}
+
 /// What a mechanism needs from its socket's options.
 #[derive(Clone, Debug, Default)]
 pub struct Config {

@@ -50,13 +50,13 @@ impl Pattern for Dealer {
         _opts: &mut Options,
         option: i32,
         v: OptVal<'_>,
-    ) -> Result<()> {
+    ) -> Option<Result<()>> {
         match (option, as_int(v)) {
             (ZMQ_PROBE_ROUTER, Some(x)) if x >= 0 => {
                 self.probe_router = x != 0;
-                Ok(())
+                Some(Ok(()))
             }
-            _ => Err(Error::EINVAL),
+            _ => None,
         }
     }
 

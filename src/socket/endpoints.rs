@@ -13,8 +13,9 @@ use crate::constants::*;
 use crate::endpoint::EndpointPair;
 use crate::error::{Error, Result};
 use crate::inproc;
+use crate::io::connecter::Target;
 use crate::io::listener::{ListenSock, Listener};
-use crate::io::session::{Session, Target};
+use crate::io::session::Session;
 use crate::io::{next_object_id, IoCommand, IoObject, SocketLink};
 use crate::pipe::pipepair;
 use crate::transport::{parse_uri, Protocol};
@@ -187,15 +188,14 @@ impl SocketCore {
             pipe_idx = Some(self.attach_pipe(ours, true));
             session_pipe = Some(theirs);
         }
-        let id = next_object_id();
         let session = Session::connecter(
-            id,
             self.link(),
             self.options.clone(),
             target,
             uri.to_owned(),
             session_pipe,
         );
+        let id = session.id;
         mailbox.send(IoCommand::Launch(IoObject::Session(Box::new(session))));
         self.shared.mailbox.send(SocketCommand::Launched);
         self.endpoints.push(Endpoint {

@@ -12,7 +12,7 @@ use super::{create, SocketCore};
 use crate::constants::*;
 use crate::error::{Error, Result};
 use crate::monitor::FEED_HWM;
-use crate::pipe::{pipepair, Pipe, PipeCmd, PipeEvent, PipeSink};
+use crate::pipe::{pipepair, Pipe, PipeCommand, PipeEvent, PipeSink};
 use crate::transport::{parse_uri, Protocol};
 
 /// The key the feed's commands carry in the monitor socket's mailbox,
@@ -77,7 +77,7 @@ impl SocketCore {
 
     /// A command for the feed. Once the feed has ended, the monitor socket
     /// closes like any other.
-    pub(super) fn feed_command(&mut self, cmd: PipeCmd) {
+    pub(super) fn feed_command(&mut self, cmd: PipeCommand) {
         let Some(feed) = self.feed.as_mut() else {
             return;
         };

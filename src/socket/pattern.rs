@@ -88,21 +88,22 @@ pub(crate) trait Pattern: Send {
         let _ = (pipes, routing_id);
         Err(Error::ENOTSUP)
     }
-    /// A socket-type option; EINVAL lets the common options try.
+    /// A socket-type option. `None`: not this type's (or, as libzmq does
+    /// with a value its type refuses, one for the common options to judge).
     fn setsockopt(
         &mut self,
         _pipes: &mut Pipes,
         opts: &mut Options,
         option: i32,
         v: OptVal<'_>,
-    ) -> Result<()> {
+    ) -> Option<Result<()>> {
         let _ = (opts, option, v);
-        Err(Error::EINVAL)
+        None
     }
-    /// A socket-type option read; EINVAL lets the common options try.
-    fn getsockopt(&mut self, opts: &Options, option: i32, buf: &mut [u8]) -> Result<usize> {
+    /// A socket-type option read. `None`: not this type's.
+    fn getsockopt(&mut self, opts: &Options, option: i32, buf: &mut [u8]) -> Option<Result<usize>> {
         let _ = (opts, option, buf);
-        Err(Error::EINVAL)
+        None
     }
 }
 

@@ -35,7 +35,7 @@ impl Pattern for Rep {
         opts: &mut Options,
         option: i32,
         v: OptVal<'_>,
-    ) -> Result<()> {
+    ) -> Option<Result<()>> {
         self.router.setsockopt(_pipes, opts, option, v)
     }
 

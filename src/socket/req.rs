@@ -66,15 +66,15 @@ impl Pattern for Req {
         opts: &mut Options,
         option: i32,
         v: OptVal<'_>,
-    ) -> Result<()> {
+    ) -> Option<Result<()>> {
         match (option, as_int(v)) {
             (ZMQ_REQ_CORRELATE, Some(x)) if x >= 0 => {
                 self.request_id_frames = x != 0;
-                Ok(())
+                Some(Ok(()))
             }
             (ZMQ_REQ_RELAXED, Some(x)) if x >= 0 => {
                 self.strict = x == 0;
-                Ok(())
+                Some(Ok(()))
             }
             _ => self.dealer.setsockopt(_pipes, opts, option, v),
         }

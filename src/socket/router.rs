@@ -192,7 +192,7 @@ impl Pattern for Router {
         opts: &mut Options,
         option: i32,
         v: OptVal<'_>,
-    ) -> Result<()> {
+    ) -> Option<Result<()>> {
         let int = as_int(v);
         match (option, int) {
             (ZMQ_ROUTER_RAW, Some(x)) if x >= 0 => {
@@ -213,11 +213,11 @@ impl Pattern for Router {
             }
             (ZMQ_CONNECT_ROUTING_ID, _) => match v {
                 Some(b) if !b.is_empty() => self.connect_routing_id = b.to_vec(),
-                _ => return Err(Error::EINVAL),
+                _ => return None,
             },
-            _ => return Err(Error::EINVAL),
+            _ => return None,
         }
-        Ok(())
+        Some(Ok(()))
     }
 
     fn pipe_terminated(&mut self, pipes: &mut Pipes, p: PipeIdx) {

@@ -11,12 +11,11 @@ impl SocketCore {
     /// `zmq_setsockopt`.
     pub(crate) fn setsockopt(&mut self, option: i32, v: OptVal<'_>) -> Result<()> {
         self.term_check()?;
-        match self
+        if let Some(done) = self
             .pattern
             .setsockopt(&mut self.pipes, &mut self.options, option, v)
         {
-            Err(Error::EINVAL) => {}
-            other => return other,
+            return done;
         }
         self.options.set(option, v)?;
         if option == ZMQ_SNDHWM || option == ZMQ_RCVHWM {
@@ -33,9 +32,8 @@ impl SocketCore {
     /// `zmq_getsockopt`: writes the value into `buf` and returns its length.
     pub(crate) fn getsockopt(&mut self, option: i32, buf: &mut [u8]) -> Result<usize> {
         self.term_check()?;
-        match self.pattern.getsockopt(&self.options, option, buf) {
-            Err(Error::EINVAL) => {}
-            other => return other,
+        if let Some(done) = self.pattern.getsockopt(&self.options, option, buf) {
+            return done;
         }
         // The socket's own values accept any buffer at least as large and
         // report their size, unlike the common int options (libzmq quirk).

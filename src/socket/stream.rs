@@ -99,23 +99,23 @@ impl Pattern for Stream {
         opts: &mut Options,
         option: i32,
         v: OptVal<'_>,
-    ) -> Result<()> {
+    ) -> Option<Result<()>> {
         match option {
             ZMQ_STREAM_NOTIFY => match as_int(v) {
                 Some(x) if x == 0 || x == 1 => {
                     opts.raw_notify = x == 1;
-                    Ok(())
+                    Some(Ok(()))
                 }
-                _ => Err(Error::EINVAL),
+                _ => None,
             },
             ZMQ_CONNECT_ROUTING_ID => match v {
                 Some(b) if !b.is_empty() => {
                     self.connect_routing_id = b.to_vec();
-                    Ok(())
+                    Some(Ok(()))
                 }
-                _ => Err(Error::EINVAL),
+                _ => None,
             },
-            _ => Err(Error::EINVAL),
+            _ => None,
         }
     }
 

@@ -166,7 +166,7 @@ impl Pattern for XPub {
         _opts: &mut Options,
         option: i32,
         v: OptVal<'_>,
-    ) -> Result<()> {
+    ) -> Option<Result<()>> {
         match option {
             ZMQ_XPUB_VERBOSE
             | ZMQ_XPUB_VERBOSER
@@ -176,7 +176,7 @@ impl Pattern for XPub {
             | ZMQ_ONLY_FIRST_SUBSCRIBE => {
                 let x = match as_int(v) {
                     Some(x) if x >= 0 => x != 0,
-                    _ => return Err(Error::EINVAL),
+                    _ => return None,
                 };
                 match option {
                     ZMQ_XPUB_VERBOSE => {
@@ -195,7 +195,7 @@ impl Pattern for XPub {
                     ZMQ_XPUB_MANUAL => self.manual = x,
                     _ => self.only_first_subscribe = x,
                 }
-                Ok(())
+                Some(Ok(()))
             }
             ZMQ_SUBSCRIBE | ZMQ_UNSUBSCRIBE if self.manual => {
                 if let Some(p) = self.last_pipe {
@@ -206,25 +206,31 @@ impl Pattern for XPub {
                         self.subs.rm(topic, p);
                     }
                 }
-                Ok(())
+                Some(Ok(()))
             }
             ZMQ_XPUB_WELCOME_MSG => {
                 self.welcome = match v {
                     Some(b) if !b.is_empty() => Some(Message::from_slice(b)),
                     _ => None,
                 };
-                Ok(())
+                Some(Ok(()))
             }
-            _ => Err(Error::EINVAL),
+            _ => None,
         }
     }
 
-    fn getsockopt(&mut self, _opts: &Options, option: i32, buf: &mut [u8]) -> Result<usize> {
+    fn getsockopt(
+        &mut self,
+        _opts: &Options,
+        option: i32,
+        buf: &mut [u8],
+    ) -> Option<Result<usize>> {
         match option {
-            ZMQ_TOPICS_COUNT => {
-                crate::options::put_bytes(buf, &(self.subs.num_prefixes() as i32).to_ne_bytes())
-            }
-            _ => Err(Error::EINVAL),
+            ZMQ_TOPICS_COUNT => Some(crate::options::put_bytes(
+                buf,
+                &(self.subs.num_prefixes() as i32).to_ne_bytes(),
+            )),
+            _ => None,
         }
     }
 

@@ -140,10 +140,10 @@ impl Pattern for XSub {
         _opts: &mut Options,
         option: i32,
         v: OptVal<'_>,
-    ) -> Result<()> {
+    ) -> Option<Result<()>> {
         if self.is_sub {
             if option != ZMQ_SUBSCRIBE && option != ZMQ_UNSUBSCRIBE {
-                return Err(Error::EINVAL);
+                return None;
             }
             let mut m = Message::from_slice(v.unwrap_or(&[]));
             m.set_flags(if option == ZMQ_SUBSCRIBE {
@@ -152,27 +152,33 @@ impl Pattern for XSub {
                 flags::CANCEL
             });
             self.xsend(pipes, m);
-            return Ok(());
+            return Some(Ok(()));
         }
         match (option, as_int(v)) {
             (ZMQ_ONLY_FIRST_SUBSCRIBE, Some(x)) if x >= 0 => {
                 self.only_first_subscribe = x != 0;
-                Ok(())
+                Some(Ok(()))
             }
             (ZMQ_XSUB_VERBOSE_UNSUBSCRIBE, Some(x)) => {
                 self.verbose_unsubs = x != 0;
-                Ok(())
+                Some(Ok(()))
             }
-            _ => Err(Error::EINVAL),
+            _ => None,
         }
     }
 
-    fn getsockopt(&mut self, _opts: &Options, option: i32, buf: &mut [u8]) -> Result<usize> {
+    fn getsockopt(
+        &mut self,
+        _opts: &Options,
+        option: i32,
+        buf: &mut [u8],
+    ) -> Option<Result<usize>> {
         match option {
-            ZMQ_TOPICS_COUNT => {
-                crate::options::put_bytes(buf, &(self.subs.num_prefixes() as i32).to_ne_bytes())
-            }
-            _ => Err(Error::EINVAL),
+            ZMQ_TOPICS_COUNT => Some(crate::options::put_bytes(
+                buf,
+                &(self.subs.num_prefixes() as i32).to_ne_bytes(),
+            )),
+            _ => None,
         }
     }
 

@@ -24,6 +24,7 @@
 //! exact legal length so that nothing the proxy sends is buffered without
 //! bound; bytes after the CONNECT reply are the peer's and are kept.
 
+use crate::util::c_parse::{self, After};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -172,11 +173,11 @@ pub fn parse_target(target: &str) -> Result<Target, SocksError> {
     } else {
         &target[..idx]
     };
-    let port = c_atoi(&target[idx + 1..]) as u16;
+    let port = c_parse::atoi(&target.as_bytes()[idx + 1..]) as u16;
     if port == 0 {
         return Err(SocksError::BadTarget("port is 0 or not a number"));
     }
-    let host = if let Some(v4) = inet_aton_exact(host) {
+    let host = if let Some(v4) = c_parse::inet_aton(host.as_bytes(), After::Nothing) {
         TargetHost::V4(v4)
     } else if let Some(v6) = numeric_ipv6(host) {
         TargetHost::V6(v6)
@@ -222,7 +223,7 @@ pub fn parse_proxy_address(value: &str) -> Option<ProxyAddress<'_>> {
     let port = match port_s {
         "*" => return None,
         "0" => 0,
-        p => match c_atoi(p) as u16 {
+        p => match c_parse::atoi(p.as_bytes()) as u16 {
             0 => return None,
             n => n,
         },
@@ -238,125 +239,6 @@ pub fn parse_proxy_address(value: &str) -> Option<ProxyAddress<'_>> {
         return None;
     }
     Some(ProxyAddress { source, host, port })
-}
-
-/// C `atoi` as glibc implements it (`(int) strtol (s, NULL, 10)`): leading
-/// white space, a sign, then digits up to the first non-digit; out-of-range
-/// values clamp to the `long` limits before the cast to `int` truncates.
-fn c_atoi(s: &str) -> i32 {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-        i += 1;
-    }
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut mag: u64 = 0;
-    let mut overflow = false;
-    while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
-        match mag
-            .checked_mul(10)
-            .and_then(|m| m.checked_add(u64::from(c - b'0')))
-        {
-            Some(m) => mag = m,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    let long = if neg {
-        if overflow || mag > i64::MAX as u64 + 1 {
-            i64::MIN
-        } else {
-            (mag as i64).wrapping_neg()
-        }
-    } else if overflow || mag > i64::MAX as u64 {
-        i64::MAX
-    } else {
-        mag as i64
-    };
-    long as i32
-}
-
-/// glibc's `__inet_aton_exact`, which `getaddrinfo (AI_NUMERICHOST)` uses
-/// for IPv4: one to four parts, each decimal, octal (`0` prefix) or hex
-/// (`0x`), the last filling the remaining bytes; nothing may follow.
-fn inet_aton_exact(s: &str) -> Option<Ipv4Addr> {
-    let b = s.as_bytes();
-    let mut parts: [u32; 4] = [0; 4];
-    let mut n = 0usize;
-    let mut i = 0usize;
-    loop {
-        // Every part must start with a digit: no sign, space or empty part.
-        if !b.get(i)?.is_ascii_digit() {
-            return None;
-        }
-        let (val, used) = strtoul_auto(&b[i..])?;
-        i += used;
-        if n >= 4 {
-            return None;
-        }
-        parts[n] = val;
-        n += 1;
-        match b.get(i) {
-            Some(b'.') => {
-                // Only the last part may exceed a byte; a fourth dot is one
-                // part too many.
-                if n > 3 || val > 0xff {
-                    return None;
-                }
-                i += 1;
-            }
-            None => break,
-            Some(_) => return None,
-        }
-    }
-    let last = parts[n - 1];
-    let max_last: u32 = match n {
-        1 => u32::MAX,
-        2 => 0x00ff_ffff,
-        3 => 0xffff,
-        _ => 0xff,
-    };
-    if last > max_last {
-        return None;
-    }
-    let mut word = last;
-    for (k, p) in parts[..n - 1].iter().enumerate() {
-        word |= p << (24 - 8 * k);
-    }
-    Some(Ipv4Addr::from(word))
-}
-
-/// `strtoul (s, &end, 0)` for a string known to start with a digit: the
-/// value (None beyond 32 bits, as inet_aton refuses those) and the number
-/// of bytes used.
-fn strtoul_auto(b: &[u8]) -> Option<(u32, usize)> {
-    let (radix, start) = match b {
-        // strtoul only takes `0x` as a prefix when a hex digit follows;
-        // otherwise it parses the `0` alone.
-        [b'0', b'x' | b'X', c, ..] if c.is_ascii_hexdigit() => (16u32, 2usize),
-        [b'0', ..] => (8, 0),
-        _ => (10, 0),
-    };
-    let mut val: u64 = 0;
-    let mut i = start;
-    while let Some(d) = b.get(i).and_then(|&c| char::from(c).to_digit(radix)) {
-        val = val * u64::from(radix) + u64::from(d);
-        if val > u64::from(u32::MAX) {
-            return None;
-        }
-        i += 1;
-    }
-    Some((val as u32, i))
 }
 
 /// A numeric IPv6 address as `getaddrinfo (AI_NUMERICHOST)` takes it, with

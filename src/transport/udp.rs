@@ -17,6 +17,7 @@
 //! multicast destination), interface names on bind. Which socket types may
 //! bind or connect is [`check_socket_type`].
 
+use crate::util::c_parse::{self, After};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, ToSocketAddrs};
 
 use crate::constants::*;
@@ -101,126 +102,17 @@ pub fn dgram_decode(datagram: &[u8], from: &SocketAddr) -> Option<[Message; 2]> 
 /// message is dropped.
 pub fn parse_dgram_address(frame: &[u8]) -> Option<SocketAddrV4> {
     let delim = frame.iter().rposition(|&b| b == b':')?;
-    let host = c_str(&frame[..delim]);
-    let port = atoi(c_str(&frame[delim + 1..])) as u16;
+    let host = c_parse::c_str(&frame[..delim]);
+    let port = c_parse::atoi(&frame[delim + 1..]) as u16;
     if port == 0 {
         return None;
     }
-    let ip = inet_aton(host, true)?;
+    let ip = c_parse::inet_aton(host, After::Space)?;
     if ip == Ipv4Addr::BROADCAST {
         // inet_addr cannot tell this address from its error value.
         return None;
     }
     Some(SocketAddrV4::new(ip, port))
-}
-
-/// The bytes before the first NUL, as C string functions see them.
-fn c_str(b: &[u8]) -> &[u8] {
-    match b.iter().position(|&c| c == 0) {
-        Some(end) => &b[..end],
-        None => b,
-    }
-}
-
-/// C's `atoi`: leading white space, a sign, digits; anything after is
-/// ignored, no digits is 0. Overflow wraps (it is undefined in C).
-fn atoi(b: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-        neg = b[i] == b'-';
-        i += 1;
-    }
-    let mut v: i64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        v = v.wrapping_mul(10).wrapping_add(i64::from(b[i] - b'0'));
-        i += 1;
-    }
-    if neg {
-        v.wrapping_neg()
-    } else {
-        v
-    }
-}
-
-/// glibc's `inet_aton`: one to four parts separated by dots, each decimal,
-/// octal (leading 0) or hex (0x); the last part fills the remaining bytes.
-/// With `trailing_space`, white space may follow (inet_addr allows it;
-/// getaddrinfo's numeric parse does not).
-fn inet_aton(b: &[u8], trailing_space: bool) -> Option<Ipv4Addr> {
-    let mut parts: [u32; 3] = [0; 3];
-    let mut nparts = 0;
-    let mut i = 0;
-    let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    let val: u64 = loop {
-        if !at(i).is_ascii_digit() {
-            return None;
-        }
-        let mut base = 10;
-        let mut digit = false;
-        let mut val: u64 = 0;
-        if at(i) == b'0' {
-            i += 1;
-            if at(i) == b'x' || at(i) == b'X' {
-                base = 16;
-                i += 1;
-            } else {
-                base = 8;
-                digit = true;
-            }
-        }
-        loop {
-            let c = at(i);
-            let d = match c {
-                b'0'..=b'9' => {
-                    if base == 8 && c >= b'8' {
-                        return None;
-                    }
-                    u64::from(c - b'0')
-                }
-                b'a'..=b'f' if base == 16 => u64::from(c - b'a' + 10),
-                b'A'..=b'F' if base == 16 => u64::from(c - b'A' + 10),
-                _ => break,
-            };
-            val = val * base + d;
-            if val > 0xffff_ffff {
-                return None;
-            }
-            digit = true;
-            i += 1;
-        }
-        if !digit {
-            return None;
-        }
-        if at(i) == b'.' {
-            if nparts == 3 || val > 0xff {
-                return None;
-            }
-            parts[nparts] = val as u32;
-            nparts += 1;
-            i += 1;
-        } else {
-            break val;
-        }
-    };
-    if i < b.len() {
-        let rest_ok = trailing_space && b[i].is_ascii_whitespace();
-        if !rest_ok {
-            return None;
-        }
-    }
-    let max: u64 = [0xffff_ffff, 0xff_ffff, 0xffff, 0xff][nparts];
-    if val > max {
-        return None;
-    }
-    let mut word: u32 = 0;
-    for (k, p) in parts.iter().take(nparts).enumerate() {
-        word |= p << (24 - 8 * k);
-    }
-    Some(Ipv4Addr::from(word | val as u32))
 }
 
 // ---- addresses ------------------------------------------------------------
@@ -421,7 +313,7 @@ fn resolve_ip(name: &str, o: &ResolveOpts) -> Result<SocketAddr> {
             "*" if o.bindable => 0,
             "*" => return Err(Error::EINVAL),
             "0" => 0,
-            p => match atoi(p.as_bytes()) as u16 {
+            p => match c_parse::atoi(p.as_bytes()) as u16 {
                 0 => return Err(Error::EINVAL),
                 n => n,
             },
@@ -442,7 +334,7 @@ fn resolve_ip(name: &str, o: &ResolveOpts) -> Result<SocketAddr> {
         zone = if iface.as_bytes()[0].is_ascii_alphabetic() {
             crate::sys::if_nametoindex(iface)
         } else {
-            atoi(iface.as_bytes()) as u32
+            c_parse::atoi(iface.as_bytes()) as u32
         };
         if zone == 0 {
             return Err(Error::EINVAL);
@@ -479,7 +371,7 @@ fn resolve_ip(name: &str, o: &ResolveOpts) -> Result<SocketAddr> {
 /// AI_NUMERICHOST): IPv4 in inet_aton syntax, IPv6 only with `ipv6`, IPv4
 /// then v4-mapped (AI_V4MAPPED).
 fn numeric_host(host: &str, ipv6: bool) -> Option<IpAddr> {
-    if let Some(v4) = inet_aton(host.as_bytes(), false) {
+    if let Some(v4) = c_parse::inet_aton(host.as_bytes(), After::Nothing) {
         return Some(if ipv6 {
             IpAddr::V6(v4.to_ipv6_mapped())
         } else {
@@ -612,7 +504,7 @@ mod tests {
 
     #[test]
     fn inet_aton_forms() {
-        let a = |s: &str| inet_aton(s.as_bytes(), false);
+        let a = |s: &str| c_parse::inet_aton(s.as_bytes(), After::Nothing);
         assert_eq!(a("1.2.3.4"), Some(Ipv4Addr::new(1, 2, 3, 4)));
         assert_eq!(a("1.2.772"), Some(Ipv4Addr::new(1, 2, 3, 4)));
         assert_eq!(a("1.131844"), Some(Ipv4Addr::new(1, 2, 3, 4)));

@@ -214,6 +214,17 @@ pub struct EngineError {
     pub handshaked: bool,
 }
 
+impl EngineError {
+    /// The connection itself failed or was closed by the peer (an I/O
+    /// error, outside the engine).
+    pub fn connection() -> EngineError {
+        EngineError {
+            reason: ErrorReason::Connection,
+            handshaked: false,
+        }
+    }
+}
+
 /// Things the session must act on.
 #[derive(Debug, PartialEq)]
 pub enum EngineEvent {

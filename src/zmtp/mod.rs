@@ -9,6 +9,7 @@ pub mod engine;
 /// mechanisms, which sit below this layer and define it.
 pub use crate::security::properties;
 
+pub(crate) mod adapter;
 pub(crate) mod radio_dish;
 
 pub use codec::subscription_kind;

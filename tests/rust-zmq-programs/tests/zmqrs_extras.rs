@@ -67,7 +67,8 @@ fn raw_pointers_round_trip() {
 
 #[test]
 fn answers_where_the_zmq_crate_panics() {
-    assert_eq!(zmq::Error::from_raw(123_456), zmq::Error::EINVAL);
+    assert_eq!(zmq::Error::from_raw(123_456), zmq::Error::Os(123_456));
+    assert_eq!(zmq::Error::from_raw(-7), zmq::Error::EINVAL);
     assert_eq!(zmq::Error::try_from_raw(123_456), None);
     assert_eq!(zmq::SocketEvent::from_raw(0x8000), zmq::SocketEvent::ALL);
     assert_eq!(zmq::SocketEvent::try_from_raw(0x8000), None);
