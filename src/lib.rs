@@ -24,6 +24,9 @@ mod api;
 pub mod constants;
 mod ctx;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod io;
 mod mailbox;
 mod monitor;
