@@ -10,7 +10,13 @@ use zmqrs_fuzz::Chunker;
 
 const LIMITS: [i64; 8] = [-1, 0, 1, 255, 256, 1000, 65_536, 1 << 20];
 
-fn decode_all(framing: Framing, limit: i64, data: &[u8], seed: u8, buf: usize) -> (Vec<Message>, bool) {
+fn decode_all(
+    framing: Framing,
+    limit: i64,
+    data: &[u8],
+    seed: u8,
+    buf: usize,
+) -> (Vec<Message>, bool) {
     let mut inbuf = InBuf::new(buf);
     let mut dec = Decoder::new(framing, limit);
     let mut chunker = Chunker::new(seed);

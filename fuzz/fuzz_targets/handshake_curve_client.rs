@@ -10,5 +10,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let config = *config & !cfgbits::SERVER;
-    drive(engine_config(Mech::Curve, config), stream, *seed, ZapAnswer::None);
+    drive(
+        engine_config(Mech::Curve, config),
+        stream,
+        *seed,
+        ZapAnswer::None,
+    );
 });

@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| {
     let [config, seed, stream @ ..] = data else {
         return;
     };
-    let zap = if seed & 0x80 != 0 { ZapAnswer::Refuse } else { ZapAnswer::Accept };
+    let zap = if seed & 0x80 != 0 {
+        ZapAnswer::Refuse
+    } else {
+        ZapAnswer::Accept
+    };
     let config = *config | cfgbits::SERVER;
     drive(engine_config(Mech::Curve, config), stream, *seed, zap);
 });

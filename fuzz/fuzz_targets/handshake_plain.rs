@@ -8,6 +8,10 @@ fuzz_target!(|data: &[u8]| {
     let [config, seed, stream @ ..] = data else {
         return;
     };
-    let zap = if seed & 0x80 != 0 { ZapAnswer::Refuse } else { ZapAnswer::Accept };
+    let zap = if seed & 0x80 != 0 {
+        ZapAnswer::Refuse
+    } else {
+        ZapAnswer::Accept
+    };
     drive(engine_config(Mech::Plain, *config), stream, *seed, zap);
 });

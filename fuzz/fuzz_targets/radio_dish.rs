@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
 use zmqrs::constants::*;
-use zmqrs::fuzzing::{group_command, parse_group_command, radio_accepts_from_wire, radio_to_wire, DishWire};
+use zmqrs::fuzzing::{
+    group_command, parse_group_command, radio_accepts_from_wire, radio_to_wire, DishWire,
+};
 use zmqrs::transport::udp;
 use zmqrs::zmtp::engine::Engine;
 use zmqrs_fuzz::*;
@@ -32,7 +34,10 @@ fn datagrams(data: &[u8]) {
         }
         let from = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 1, 2, 3), 4242));
         if let Some([addr, body]) = udp::dgram_decode(d, &from) {
-            assert_eq!(udp::parse_dgram_address(addr.as_slice()), Some(SocketAddrV4::new(Ipv4Addr::new(10, 1, 2, 3), 4242)));
+            assert_eq!(
+                udp::parse_dgram_address(addr.as_slice()),
+                Some(SocketAddrV4::new(Ipv4Addr::new(10, 1, 2, 3), 4242))
+            );
             assert_eq!(body.as_slice(), d);
         }
         std::hint::black_box(udp::parse_dgram_address(d));

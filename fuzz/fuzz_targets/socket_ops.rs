@@ -9,16 +9,40 @@ use libfuzzer_sys::fuzz_target;
 use zmqrs::constants::*;
 use zmqrs::{Context, Socket, DONTWAIT, POLLIN, POLLOUT, SNDMORE};
 
-const ENDPOINTS: [&str; 4] = ["inproc://a", "inproc://b", "inproc://zeromq.zap.01", "inproc://"];
+const ENDPOINTS: [&str; 4] = [
+    "inproc://a",
+    "inproc://b",
+    "inproc://zeromq.zap.01",
+    "inproc://",
+];
 const MAX_SOCKETS: usize = 6;
 
 /// Options worth changing mid-flight (all harmless for a non-blocking run).
 const OPTIONS: [i32; 24] = [
-    ZMQ_SUBSCRIBE, ZMQ_UNSUBSCRIBE, ZMQ_ROUTING_ID, ZMQ_CONNECT_ROUTING_ID, ZMQ_SNDHWM,
-    ZMQ_RCVHWM, ZMQ_CONFLATE, ZMQ_ROUTER_MANDATORY, ZMQ_ROUTER_HANDOVER, ZMQ_PROBE_ROUTER,
-    ZMQ_REQ_CORRELATE, ZMQ_REQ_RELAXED, ZMQ_XPUB_VERBOSE, ZMQ_XPUB_VERBOSER, ZMQ_XPUB_MANUAL,
-    ZMQ_XPUB_NODROP, ZMQ_XPUB_WELCOME_MSG, ZMQ_INVERT_MATCHING, ZMQ_IMMEDIATE, ZMQ_MAXMSGSIZE,
-    ZMQ_LINGER, ZMQ_RCVTIMEO, ZMQ_SNDTIMEO, ZMQ_ROUTER_NOTIFY,
+    ZMQ_SUBSCRIBE,
+    ZMQ_UNSUBSCRIBE,
+    ZMQ_ROUTING_ID,
+    ZMQ_CONNECT_ROUTING_ID,
+    ZMQ_SNDHWM,
+    ZMQ_RCVHWM,
+    ZMQ_CONFLATE,
+    ZMQ_ROUTER_MANDATORY,
+    ZMQ_ROUTER_HANDOVER,
+    ZMQ_PROBE_ROUTER,
+    ZMQ_REQ_CORRELATE,
+    ZMQ_REQ_RELAXED,
+    ZMQ_XPUB_VERBOSE,
+    ZMQ_XPUB_VERBOSER,
+    ZMQ_XPUB_MANUAL,
+    ZMQ_XPUB_NODROP,
+    ZMQ_XPUB_WELCOME_MSG,
+    ZMQ_INVERT_MATCHING,
+    ZMQ_IMMEDIATE,
+    ZMQ_MAXMSGSIZE,
+    ZMQ_LINGER,
+    ZMQ_RCVTIMEO,
+    ZMQ_SNDTIMEO,
+    ZMQ_ROUTER_NOTIFY,
 ];
 
 struct Input<'a>(&'a [u8]);
@@ -30,7 +54,9 @@ impl Input<'_> {
         Some(b)
     }
     fn bytes(&mut self, max: usize) -> &[u8] {
-        let n = usize::from(self.byte().unwrap_or(0)).min(max).min(self.0.len());
+        let n = usize::from(self.byte().unwrap_or(0))
+            .min(max)
+            .min(self.0.len());
         let (a, b) = self.0.split_at(n);
         self.0 = b;
         a
@@ -89,7 +115,7 @@ fuzz_target!(|data: &[u8]| {
             6 | 7 => {
                 if let Some(s) = pick(&sockets, arg) {
                     if let Ok(m) = s.recv_msg(DONTWAIT) {
-                        std::hint::black_box((m.len(), m.more(), s.get_rcvmore()));
+                        let _ = std::hint::black_box((m.len(), m.more(), s.get_rcvmore()));
                     }
                 }
             }
@@ -103,7 +129,10 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             9 => {
-                if let Some(s) = sockets.get_mut(usize::from(arg) % MAX_SOCKETS).and_then(Option::take) {
+                if let Some(s) = sockets
+                    .get_mut(usize::from(arg) % MAX_SOCKETS)
+                    .and_then(Option::take)
+                {
                     close(s);
                 }
             }
@@ -120,8 +149,12 @@ fuzz_target!(|data: &[u8]| {
             11 => {
                 let group = input.bytes(20).to_vec();
                 if let Some(s) = pick(&sockets, arg) {
-                    let _ = if arg & 0x80 != 0 { s.join(&group) } else { s.leave(&group) };
-                    std::hint::black_box((s.poll_events(), s.get_events()));
+                    let _ = if arg & 0x80 != 0 {
+                        s.join(&group)
+                    } else {
+                        s.leave(&group)
+                    };
+                    let _ = std::hint::black_box((s.poll_events(), s.get_events()));
                     let mut items = [s.as_poll_item(POLLIN | POLLOUT)];
                     let _ = zmqrs::poll(&mut items, 0);
                 }

@@ -12,9 +12,10 @@ thread_local! {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [t, mut ops @ ..] = data else {
+    let [t, all_ops @ ..] = data else {
         return;
     };
+    let mut ops = all_ops;
     CTX.with(|ctx| {
         let Ok(s) = ctx.socket_raw(i32::from(*t % 21)) else {
             return;
@@ -24,17 +25,28 @@ fuzz_target!(|data: &[u8]| {
             let [kind, opt, len, rest @ ..] = ops else {
                 break;
             };
-            let option = if kind & 0x80 != 0 { i32::from(*opt) - 128 } else { i32::from(*opt) };
+            let option = if kind & 0x80 != 0 {
+                i32::from(*opt) - 128
+            } else {
+                i32::from(*opt)
+            };
             let len = usize::from(*len);
             if kind & 1 == 0 {
                 let n = len.min(rest.len());
-                let value = if kind & 2 != 0 { None } else { Some(&rest[..n]) };
+                let value = if kind & 2 != 0 {
+                    None
+                } else {
+                    Some(&rest[..n])
+                };
                 let _ = s.setsockopt_raw(option, value);
                 ops = &rest[n..];
             } else {
                 let len = len.min(buf.len());
                 if let Ok(n) = s.getsockopt_raw(option, &mut buf[..len]) {
-                    assert!(n <= len, "option {option}: {n} bytes reported for a {len}-byte buffer");
+                    assert!(
+                        n <= len,
+                        "option {option}: {n} bytes reported for a {len}-byte buffer"
+                    );
                 }
                 ops = rest;
             }

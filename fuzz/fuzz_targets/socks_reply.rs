@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
         // Write some or all of what is pending (config bit 3: in slices).
         let pending = c.output().len();
         if pending > 0 {
-            let n = if config & 8 != 0 { 1 + rng.below(pending as u64) as usize } else { pending };
+            let n = if config & 8 != 0 {
+                1 + rng.below(pending as u64) as usize
+            } else {
+                pending
+            };
             match c.consume_output(n) {
                 Ok(true) => break,
                 Ok(false) => {}

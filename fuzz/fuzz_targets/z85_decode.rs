@@ -11,9 +11,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(z85::encode(&bin).as_deref().map(str::as_bytes), Some(data));
     }
     let aligned = &data[..data.len() / 4 * 4];
-    if let Some(text) = z85::encode(aligned) {
+    // (Empty text is refused by decode, as libzmq refuses it.)
+    if !aligned.is_empty() {
+        let text = z85::encode(aligned).expect("4-byte aligned data encodes");
         assert_eq!(z85::decode(text.as_bytes()).as_deref(), Some(aligned));
-    } else {
-        assert!(aligned.is_empty());
     }
 });

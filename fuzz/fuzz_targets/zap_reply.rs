@@ -17,8 +17,14 @@ fuzz_target!(|data: &[u8]| {
     let mech = zap_mech(*sel);
     let t = SOCKET_TYPES[usize::from((sel >> 2) & 0x0f)];
     let now = Instant::now();
-    let mut server = Engine::new(engine_config(mech, config_byte(true, t, sel & 0x40 != 0, false, true)), now);
-    let mut client = Engine::new(engine_config(mech, config_byte(false, peer_type(t), false, false, false)), now);
+    let mut server = Engine::new(
+        engine_config(mech, config_byte(true, t, sel & 0x40 != 0, false, true)),
+        now,
+    );
+    let mut client = Engine::new(
+        engine_config(mech, config_byte(false, peer_type(t), false, false, false)),
+        now,
+    );
     // Run the handshake until the server's ZAP request comes up.
     let mut asked = false;
     for _ in 0..16 {

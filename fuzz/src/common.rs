@@ -19,8 +19,22 @@ use zmqrs::Message;
 
 /// Socket types selectable by four bits of a config byte.
 pub const SOCKET_TYPES: [i32; 16] = [
-    ZMQ_PAIR, ZMQ_PUB, ZMQ_SUB, ZMQ_REQ, ZMQ_REP, ZMQ_DEALER, ZMQ_ROUTER, ZMQ_PULL, ZMQ_PUSH,
-    ZMQ_XPUB, ZMQ_XSUB, ZMQ_CLIENT, ZMQ_SERVER, ZMQ_RADIO, ZMQ_DISH, ZMQ_SCATTER,
+    ZMQ_PAIR,
+    ZMQ_PUB,
+    ZMQ_SUB,
+    ZMQ_REQ,
+    ZMQ_REP,
+    ZMQ_DEALER,
+    ZMQ_ROUTER,
+    ZMQ_PULL,
+    ZMQ_PUSH,
+    ZMQ_XPUB,
+    ZMQ_XSUB,
+    ZMQ_CLIENT,
+    ZMQ_SERVER,
+    ZMQ_RADIO,
+    ZMQ_DISH,
+    ZMQ_SCATTER,
 ];
 
 /// The socket type that may talk to `t` (for scripted peers).
@@ -299,12 +313,7 @@ pub fn observe(m: &Message) {
 
 /// Handles events (answering ZAP as asked, sending a message once ready),
 /// pulls decoded traffic and returns the output. `Err` on a failure.
-pub fn service(
-    e: &mut Engine,
-    now: Instant,
-    zap: ZapAnswer,
-    out: &mut Vec<u8>,
-) -> Result<(), ()> {
+pub fn service(e: &mut Engine, now: Instant, zap: ZapAnswer, out: &mut Vec<u8>) -> Result<(), ()> {
     while let Some(ev) = e.poll_event() {
         match ev {
             EngineEvent::ZapRequest(req) => {
