@@ -11,6 +11,7 @@
 
 #[path = "../../src/common.rs"]
 mod common;
+mod libzmq;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -544,8 +545,16 @@ fn socket_ops(out: &mut Out) {
 }
 
 fn main() {
-    let root = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--libzmq") {
+        let root = PathBuf::from(args.get(1).map_or("libzmq-fuzz-corpora", String::as_str));
+        let mut out = Out { root, n: 0 };
+        libzmq::all(&mut out);
+        println!("{} corpus files in {}", out.n, out.root.display());
+        return;
+    }
+    let root = args
+        .first()
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new("seeds").to_path_buf());
     let mut out = Out { root, n: 0 };
