@@ -11,8 +11,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut ops = all_ops;
-    let mut o = Options::default();
-    o.socket_type = i32::from(*t % 21);
+    let mut o = Options {
+        socket_type: i32::from(*t % 21),
+        ..Options::default()
+    };
     let mut buf = [0u8; 300];
     for _ in 0..64 {
         let [kind, opt, len, rest @ ..] = ops else {

@@ -63,7 +63,7 @@ impl Input<'_> {
     }
 }
 
-fn pick<'s>(sockets: &'s [Option<Socket>], b: u8) -> Option<&'s Socket> {
+fn pick(sockets: &[Option<Socket>], b: u8) -> Option<&Socket> {
     sockets.get(usize::from(b) % MAX_SOCKETS)?.as_ref()
 }
 

@@ -9,6 +9,8 @@
 //! valid seed and mutations of it stay meaningful.
 
 #![allow(dead_code)]
+// The drivers only need to know that a connection failed, not why.
+#![allow(clippy::result_unit_err)]
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -192,7 +194,7 @@ impl Rng {
     }
 
     /// The next value.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -204,7 +206,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            self.next() % n
+            self.next_u64() % n
         }
     }
 }

@@ -39,8 +39,14 @@ fn put(out: &mut Out, test: &str, name: &str, data: &[u8]) {
 /// server then sending `msgs`.
 fn conversation(mech: Mech, ct: i32, st: i32, msgs: &[&[u8]]) -> (Vec<u8>, Vec<u8>) {
     let now = Instant::now();
-    let mut c = Engine::new(engine_config(mech, config_byte(false, ct, false, false, false)), now);
-    let mut s = Engine::new(engine_config(mech, config_byte(true, st, false, false, false)), now);
+    let mut c = Engine::new(
+        engine_config(mech, config_byte(false, ct, false, false, false)),
+        now,
+    );
+    let mut s = Engine::new(
+        engine_config(mech, config_byte(true, st, false, false, false)),
+        now,
+    );
     let (mut c_sent, mut s_sent) = pump(&mut c, &mut s, now, 64, ZapAnswer::Accept);
     // `service` already sent two messages each way on Ready; add ours.
     for (i, m) in msgs.iter().enumerate() {
@@ -89,7 +95,12 @@ fn endpoints(out: &mut Out) {
         "tcp://;:5555",
     ];
     let long_ipc = format!("ipc://{}", "p".repeat(200));
-    for e in ok.iter().chain(bad.iter()).copied().chain([long_ipc.as_str()]) {
+    for e in ok
+        .iter()
+        .chain(bad.iter())
+        .copied()
+        .chain([long_ipc.as_str()])
+    {
         put(out, "test_bind_fuzzer", "ep", e.as_bytes());
         put(out, "test_connect_fuzzer", "ep", e.as_bytes());
     }
@@ -112,9 +123,19 @@ fn null(out: &mut Out) {
     let greeting = &sub_sent[..64.min(sub_sent.len())];
     let b = "test_bind_null_fuzzer";
     put(out, b, "sub", &sub_sent);
-    put(out, b, "sub-subscribe", &cat(&[&sub_sent, &subscribe, &ping, &cancel]));
+    put(
+        out,
+        b,
+        "sub-subscribe",
+        &cat(&[&sub_sent, &subscribe, &ping, &cancel]),
+    );
     put(out, b, "greeting", greeting);
-    put(out, b, "greeting-garbage", &cat(&[greeting, b"\xff\xff\xff\xff\xff\xff\xff\xff\xff"]));
+    put(
+        out,
+        b,
+        "greeting-garbage",
+        &cat(&[greeting, b"\xff\xff\xff\xff\xff\xff\xff\xff\xff"]),
+    );
     let mut v30 = null_peer_prefix(ZMQ_SUB, 0);
     v30.extend_from_slice(&frame(0, b"\x01"));
     put(out, b, "zmtp30", &v30);
@@ -161,7 +182,10 @@ fn curve(out: &mut Out) {
     let server_key: [u8; 32] = zmqrs::util::z85::decode(LIBZMQ_FUZZER_SERVER_PUBLIC)
         .and_then(|k| k.try_into().ok())
         .expect("the libzmq fuzzer's server key decodes");
-    let mut cfg = engine_config(Mech::Curve, config_byte(false, ZMQ_DEALER, false, false, false));
+    let mut cfg = engine_config(
+        Mech::Curve,
+        config_byte(false, ZMQ_DEALER, false, false, false),
+    );
     cfg.curve_server_key = server_key;
     let mut client = Engine::new(cfg, now);
     let mut server_greeting = vec![0u8; 64];
@@ -239,7 +263,14 @@ fn z85(out: &mut Out) {
             put(out, "test_z85_decode_fuzzer", "key", text.as_bytes());
         }
     }
-    for t in [&b"HelloWorld"[..], b"%nSc0", b"%nSc1", b"Hell\"", b"\x7f0000", b"abcdefg"] {
+    for t in [
+        &b"HelloWorld"[..],
+        b"%nSc0",
+        b"%nSc1",
+        b"Hell\"",
+        b"\x7f0000",
+        b"abcdefg",
+    ] {
         put(out, "test_z85_decode_fuzzer", "text", t);
     }
 }
