@@ -94,6 +94,9 @@ pub mod constants;
 mod ctx;
 mod endpoint;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod inproc;
 mod io;
 mod mailbox;

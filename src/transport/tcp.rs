@@ -5,7 +5,7 @@
 //! with `*` or `0` as an ephemeral port, an optional `%zone`, and for
 //! connects an optional `source;destination` pair.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
@@ -160,7 +160,9 @@ fn resolve_one(
 }
 
 /// Host name resolution, IPv4 only unless `ipv6` (then v4 answers are mapped).
+#[cfg(not(fuzzing))]
 fn lookup(host: &str, ipv6: bool) -> Option<IpAddr> {
+    use std::net::ToSocketAddrs;
     let addrs: Vec<SocketAddr> = (host, 0u16).to_socket_addrs().ok()?.collect();
     if ipv6 {
         addrs
@@ -176,6 +178,13 @@ fn lookup(host: &str, ipv6: bool) -> Option<IpAddr> {
     } else {
         addrs.iter().find(|a| a.is_ipv4()).map(|a| a.ip())
     }
+}
+
+/// Fuzz builds only (`--cfg fuzzing`): no resolver, so that an endpoint
+/// fuzz target never waits on the network; names then resolve to nothing.
+#[cfg(fuzzing)]
+fn lookup(_host: &str, _ipv6: bool) -> Option<IpAddr> {
+    None
 }
 
 /// Creates a TCP socket for `addr` with the socket-level options of `o`

@@ -18,7 +18,7 @@
 //! bind or connect is [`check_socket_type`].
 
 use crate::util::c_parse::{self, After};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use crate::constants::*;
 use crate::error::{Error, Result};
@@ -386,7 +386,9 @@ fn numeric_host(host: &str, ipv6: bool) -> Option<IpAddr> {
 
 /// Host name resolution: the first IPv4 answer, or with `ipv6` the first
 /// IPv6 answer else a v4-mapped IPv4 one.
+#[cfg(not(fuzzing))]
 fn lookup(host: &str, ipv6: bool) -> Option<IpAddr> {
+    use std::net::ToSocketAddrs;
     let addrs: Vec<SocketAddr> = (host, 0u16).to_socket_addrs().ok()?.collect();
     if ipv6 {
         addrs
@@ -402,6 +404,13 @@ fn lookup(host: &str, ipv6: bool) -> Option<IpAddr> {
     } else {
         addrs.iter().find(|a| a.is_ipv4()).map(|a| a.ip())
     }
+}
+
+/// Fuzz builds only (`--cfg fuzzing`): no resolver, so that an endpoint
+/// fuzz target never waits on the network; names then resolve to nothing.
+#[cfg(fuzzing)]
+fn lookup(_host: &str, _ipv6: bool) -> Option<IpAddr> {
+    None
 }
 
 #[cfg(test)]
