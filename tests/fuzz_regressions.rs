@@ -1,7 +1,5 @@
 //! Findings of the fuzz targets (fuzz/) that live outside the sans-I/O
-//! code, each replayed through the public API. A finding still open is
-//! `#[ignore]`d with its cause; run it with `cargo test --test
-//! fuzz_regressions -- --ignored`.
+//! code, each replayed through the public API.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -24,18 +22,14 @@ fn connect_to_closing_binder() {
 }
 
 /// fuzz/artifacts-regressions/socket_ops/: zmq_ctx_term sometimes never
-/// returns (about once in 1000-2000 tries) when a socket connects to an
-/// inproc endpoint whose binder is being closed. The connecter finds the
-/// endpoint (`Ctx::find_endpoint`) and only later, outside the endpoint
-/// lock, raises the binder's `sent_seqnum` and posts `SocketCommand::Bind`.
-/// In between, the reaper can unregister the binder's endpoints and see its
-/// `processed_seqnum == sent_seqnum`, so the binder is finished and dropped;
-/// the Bind (the pipe's other end) lands in a mailbox nobody reads, the
-/// connecter's pipe never gets its termination ack, and the context waits
-/// for that socket forever. libzmq raises the binder's command sequence
-/// number inside find_endpoint, under the endpoints lock.
+/// returned (about once in 1000-2000 tries) when a socket connected to an
+/// inproc endpoint whose binder was being closed: the connecter found the
+/// endpoint and only later, outside the endpoint lock, counted the bind it
+/// was about to send. In between, the reaper could finish the binder, and
+/// the bind landed in a mailbox nobody read. Fixed by counting under the
+/// lock, as libzmq does (inproc::Registry::find); the same defect was
+/// found by hand (tests/robustness.rs).
 #[test]
-#[ignore = "open: inproc connect racing the binder's close hangs ctx term (src/ctx, src/socket)"]
 fn inproc_connect_racing_binder_close_never_hangs_term() {
     for i in 0..5000 {
         let (tx, rx) = mpsc::channel();
