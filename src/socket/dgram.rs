@@ -91,7 +91,7 @@ impl Pattern for Dgram {
 
 #[cfg(test)]
 mod tests {
-    use super::super::radio::test_util::Harness;
+    use super::super::test_util::Harness;
     use super::*;
 
     fn part(data: &str, more: bool) -> Message {

@@ -160,7 +160,7 @@ impl Pattern for Dish {
 
 #[cfg(test)]
 mod tests {
-    use super::super::radio::test_util::Harness;
+    use super::super::test_util::Harness;
     use super::*;
     use crate::zmtp::radio_dish::{parse_group_command, GroupCommand};
 

@@ -155,3 +155,67 @@ impl Dist {
         (0..self.matching).all(|i| pipes.peek(self.set.at(i)).check_hwm())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::Harness;
+    use super::super::xpub::XPub;
+    use super::super::Pattern;
+    use crate::msg::{flags, Message};
+
+    fn sub(topic: &str) -> Message {
+        let mut m = Message::from_slice(topic.as_bytes());
+        m.set_flags(flags::SUBSCRIBE);
+        m
+    }
+
+    fn publish(h: &mut Harness<XPub>, s: &str) {
+        assert!(h
+            .pattern
+            .send(&mut h.pipes, &h.opts, Message::from_slice(s.as_bytes()))
+            .is_ok());
+    }
+
+    fn texts(ms: Vec<Message>) -> Vec<String> {
+        ms.iter()
+            .map(|m| String::from_utf8_lossy(m.as_slice()).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn each_message_goes_to_every_matching_subscriber_once() {
+        let mut h = Harness::new(XPub::new(true));
+        let a = h.add_pipe(0);
+        let b = h.add_pipe(0);
+        let c = h.add_pipe(0);
+        h.push_from(a, vec![sub("news.")]);
+        h.push_from(b, vec![sub("news."), sub("news.sport")]);
+        h.push_from(c, vec![sub("")]);
+        for s in ["news.sport", "weather", "news.art"] {
+            publish(&mut h, s);
+        }
+        assert_eq!(texts(h.drain_far(a)), vec!["news.sport", "news.art"]);
+        assert_eq!(texts(h.drain_far(b)), vec!["news.sport", "news.art"]);
+        assert_eq!(
+            texts(h.drain_far(c)),
+            vec!["news.sport", "weather", "news.art"]
+        );
+    }
+
+    #[test]
+    fn a_subscriber_at_its_hwm_misses_messages_the_others_get() {
+        let mut h = Harness::new(XPub::new(true));
+        let slow = h.add_pipe(1);
+        let fast = h.add_pipe(0);
+        h.push_from(slow, vec![sub("")]);
+        h.push_from(fast, vec![sub("")]);
+        for s in ["1", "2", "3"] {
+            publish(&mut h, s);
+        }
+        assert_eq!(texts(h.drain_far(fast)), vec!["1", "2", "3"]);
+        assert_eq!(texts(h.drain_far(slow)), vec!["1"]);
+        // Room again: it gets what comes next.
+        publish(&mut h, "4");
+        assert_eq!(texts(h.drain_far(slow)), vec!["4"]);
+    }
+}

@@ -83,3 +83,65 @@ impl FairQueue {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::pull::Pull;
+    use super::super::test_util::Harness;
+    use super::super::Pattern;
+    use crate::error::Error;
+    use crate::msg::Message;
+
+    fn msg(s: &str, more: bool) -> Message {
+        let mut m = Message::from_slice(s.as_bytes());
+        m.set_more(more);
+        m
+    }
+
+    fn recv_all(h: &mut Harness<Pull>) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            match h.pattern.recv(&mut h.pipes, &h.opts) {
+                Ok(m) => out.push(String::from_utf8_lossy(m.as_slice()).into_owned()),
+                Err(Error::EAGAIN) => return out,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn takes_one_message_from_each_pipe_in_turn() {
+        let mut h = Harness::new(Pull::default());
+        let pipes: Vec<_> = (0..3).map(|_| h.add_pipe(0)).collect();
+        for (i, &p) in pipes.iter().enumerate() {
+            let n = ["a", "b", "c"][i];
+            h.push_from(
+                p,
+                vec![msg(&format!("{n}1"), false), msg(&format!("{n}2"), false)],
+            );
+        }
+        assert_eq!(recv_all(&mut h), vec!["a1", "b1", "c1", "a2", "b2", "c2"]);
+        assert!(!h.pattern.has_in(&mut h.pipes, &h.opts));
+    }
+
+    #[test]
+    fn never_interleaves_the_frames_of_two_messages() {
+        let mut h = Harness::new(Pull::default());
+        let a = h.add_pipe(0);
+        let b = h.add_pipe(0);
+        h.push_from(a, vec![msg("a1", true), msg("a2", false)]);
+        h.push_from(b, vec![msg("b1", true), msg("b2", false)]);
+        assert_eq!(recv_all(&mut h), vec!["a1", "a2", "b1", "b2"]);
+    }
+
+    #[test]
+    fn a_pipe_that_goes_away_is_skipped() {
+        let mut h = Harness::new(Pull::default());
+        let a = h.add_pipe(0);
+        let b = h.add_pipe(0);
+        h.push_from(a, vec![msg("a", false)]);
+        h.push_from(b, vec![msg("b", false)]);
+        h.pattern.pipe_terminated(&mut h.pipes, a);
+        assert_eq!(recv_all(&mut h), vec!["b"]);
+    }
+}

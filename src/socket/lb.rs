@@ -110,3 +110,85 @@ impl LoadBalancer {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::push::Push;
+    use super::super::test_util::Harness;
+    use super::super::{Pattern, SendFail};
+    use crate::msg::Message;
+
+    fn msg(s: &str, more: bool) -> Message {
+        let mut m = Message::from_slice(s.as_bytes());
+        m.set_more(more);
+        m
+    }
+
+    fn texts(ms: Vec<Message>) -> Vec<String> {
+        ms.iter()
+            .map(|m| String::from_utf8_lossy(m.as_slice()).into_owned())
+            .collect()
+    }
+
+    fn send(h: &mut Harness<Push>, m: Message) -> Result<(), SendFail> {
+        h.pattern.send(&mut h.pipes, &h.opts, m)
+    }
+
+    #[test]
+    fn round_robin_over_the_pipes() {
+        let mut h = Harness::new(Push::default());
+        let pipes: Vec<_> = (0..3).map(|_| h.add_pipe(0)).collect();
+        for i in 0..6 {
+            assert!(send(&mut h, msg(&i.to_string(), false)).is_ok());
+        }
+        let got: Vec<Vec<String>> = pipes.iter().map(|&p| texts(h.drain_far(p))).collect();
+        assert_eq!(got, vec![vec!["0", "3"], vec!["1", "4"], vec!["2", "5"]]);
+    }
+
+    #[test]
+    fn a_full_pipe_is_skipped_until_it_has_room() {
+        let mut h = Harness::new(Push::default());
+        let a = h.add_pipe(1);
+        let b = h.add_pipe(1);
+        assert!(send(&mut h, msg("1", false)).is_ok());
+        assert!(send(&mut h, msg("2", false)).is_ok());
+        // Both pipes are at their HWM: the message comes back.
+        match send(&mut h, msg("3", false)) {
+            Err(SendFail::Again(m)) => assert_eq!(m.as_slice(), b"3"),
+            _ => panic!("expected EAGAIN"),
+        }
+        assert!(!h.pattern.has_out(&mut h.pipes, &h.opts));
+        // b's reader takes its message; credit flows back and b is active.
+        assert_eq!(texts(h.drain_far(b)), vec!["2"]);
+        assert!(h.pattern.has_out(&mut h.pipes, &h.opts));
+        assert!(send(&mut h, msg("3", false)).is_ok());
+        assert_eq!(texts(h.drain_far(b)), vec!["3"]);
+        assert_eq!(texts(h.drain_far(a)), vec!["1"]);
+    }
+
+    #[test]
+    fn a_multipart_message_stays_on_one_pipe() {
+        let mut h = Harness::new(Push::default());
+        let a = h.add_pipe(0);
+        let b = h.add_pipe(0);
+        for (s, more) in [("a1", true), ("a2", true), ("a3", false), ("b1", false)] {
+            assert!(send(&mut h, msg(s, more)).is_ok());
+        }
+        assert_eq!(texts(h.drain_far(a)), vec!["a1", "a2", "a3"]);
+        assert_eq!(texts(h.drain_far(b)), vec!["b1"]);
+    }
+
+    #[test]
+    fn the_rest_of_a_message_whose_pipe_left_is_dropped() {
+        let mut h = Harness::new(Push::default());
+        let a = h.add_pipe(0);
+        let b = h.add_pipe(0);
+        assert!(send(&mut h, msg("part", true)).is_ok());
+        // a goes away in the middle of the message.
+        h.pattern.pipe_terminated(&mut h.pipes, a);
+        assert!(send(&mut h, msg("rest", false)).is_ok());
+        // The next message starts clean, on the remaining pipe.
+        assert!(send(&mut h, msg("next", false)).is_ok());
+        assert_eq!(texts(h.drain_far(b)), vec!["next"]);
+    }
+}

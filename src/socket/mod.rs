@@ -33,6 +33,8 @@ pub(crate) mod req;
 pub(crate) mod router;
 mod sockopt;
 pub(crate) mod stream;
+#[cfg(test)]
+mod test_util;
 pub(crate) mod trie;
 mod wait;
 pub(crate) mod xpub;

@@ -387,3 +387,114 @@ impl Pattern for Router {
             .any(|o| pipes.peek(o.pipe).check_hwm())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::Harness;
+    use super::*;
+    use crate::msg::flags;
+
+    fn frame(s: &[u8], more: bool) -> Message {
+        let mut m = Message::from_slice(s);
+        m.set_more(more);
+        m
+    }
+
+    /// A peer that announces `id` as its routing id (an empty id asks the
+    /// ROUTER to make one up).
+    fn peer(h: &mut Harness<Router>, id: &[u8]) -> PipeIdx {
+        let id = id.to_vec();
+        h.add_pipe_with(
+            0,
+            move |far| {
+                let mut m = Message::from_slice(&id);
+                m.set_flags(flags::ROUTING_ID);
+                let _ = far.write(m);
+                far.flush();
+            },
+            |p, pipes, opts, idx| p.attach(pipes, opts, idx, false),
+        )
+    }
+
+    fn recv(h: &mut Harness<Router>) -> Result<Vec<Vec<u8>>> {
+        let mut parts = Vec::new();
+        loop {
+            let m = h.pattern.recv(&mut h.pipes, &h.opts)?;
+            let more = m.more();
+            parts.push(m.to_vec());
+            if !more {
+                return Ok(parts);
+            }
+        }
+    }
+
+    fn send(h: &mut Harness<Router>, parts: &[&[u8]]) -> std::result::Result<(), SendFail> {
+        for (i, p) in parts.iter().enumerate() {
+            h.pattern
+                .send(&mut h.pipes, &h.opts, frame(p, i + 1 < parts.len()))?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn messages_carry_their_peers_routing_id() {
+        let mut h = Harness::new(Router::new());
+        let a = peer(&mut h, b"A");
+        let b = peer(&mut h, b"B");
+        h.push_from(a, vec![frame(b"from a", false)]);
+        h.push_from(b, vec![frame(b"from b", false)]);
+        assert_eq!(
+            recv(&mut h).unwrap(),
+            vec![b"A".to_vec(), b"from a".to_vec()]
+        );
+        assert_eq!(
+            recv(&mut h).unwrap(),
+            vec![b"B".to_vec(), b"from b".to_vec()]
+        );
+        assert_eq!(recv(&mut h), Err(Error::EAGAIN));
+    }
+
+    #[test]
+    fn replies_go_to_the_peer_they_name() {
+        let mut h = Harness::new(Router::new());
+        let a = peer(&mut h, b"A");
+        let b = peer(&mut h, b"B");
+        assert!(send(&mut h, &[b"B", b"for b"]).is_ok());
+        assert!(send(&mut h, &[b"A", b"x", b"for a"]).is_ok());
+        let texts = |ms: Vec<Message>| ms.iter().map(|m| m.to_vec()).collect::<Vec<_>>();
+        assert_eq!(texts(h.drain_far(b)), vec![b"for b".to_vec()]);
+        assert_eq!(
+            texts(h.drain_far(a)),
+            vec![b"x".to_vec(), b"for a".to_vec()]
+        );
+    }
+
+    #[test]
+    fn unknown_peers_are_dropped_or_refused_when_mandatory() {
+        let mut h = Harness::new(Router::new());
+        let a = peer(&mut h, b"A");
+        assert!(send(&mut h, &[b"nobody", b"lost"]).is_ok());
+        assert!(h.drain_far(a).is_empty());
+        h.pattern.mandatory = true;
+        match send(&mut h, &[b"nobody", b"lost"]) {
+            Err(SendFail::Fail(e, _)) => assert_eq!(e, Error::EHOSTUNREACH),
+            _ => panic!("expected EHOSTUNREACH"),
+        }
+    }
+
+    #[test]
+    fn anonymous_peers_get_generated_ids_and_duplicates_wait() {
+        let mut h = Harness::new(Router::new());
+        let anon = peer(&mut h, b"");
+        h.push_from(anon, vec![frame(b"hi", false)]);
+        let parts = recv(&mut h).unwrap();
+        assert_eq!(parts[0].len(), 5);
+        assert_eq!(parts[0][0], 0);
+        // A second peer claiming a taken id is not routed to (no handover).
+        let first = peer(&mut h, b"X");
+        let second = peer(&mut h, b"X");
+        assert!(send(&mut h, &[b"X", b"to x"]).is_ok());
+        assert_eq!(h.drain_far(first).len(), 1);
+        assert!(h.drain_far(second).is_empty());
+    }
+}
