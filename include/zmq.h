@@ -1227,6 +1227,15 @@ uint32_t zmq_connect_peer(void *s, const char *addr);
 
 #if defined(ZMQ_BUILD_DRAFT_API)
 /*
+ Disconnects the peer with this routing id from a SERVER or PEER socket
+ (DRAFT, from libzmq after 4.3.5); -1 with EHOSTUNREACH for an unknown
+ id, ENOTSUP for other socket types.
+ */
+int zmq_disconnect_peer(void *s, uint32_t routing_id);
+#endif
+
+#if defined(ZMQ_BUILD_DRAFT_API)
+/*
  ZMQ_POLLOUT if the ROUTER peer with this routing id can take a message,
  else 0; -1 with EHOSTUNREACH for an unknown peer (DRAFT).
  */

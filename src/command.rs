@@ -4,7 +4,7 @@
 //! connects, sessions, listeners, the context), so none of them needs the
 //! socket module itself.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use crate::mailbox::Mailbox;
 use crate::pipe::{Pipe, PipeCommand, PipeSink};
@@ -34,6 +34,10 @@ pub(crate) struct SocketShared {
     /// Binds sent to this socket (incremented by the sender before sending).
     pub sent_seqnum: AtomicU64,
     pub id: u32,
+    /// zmq_disconnect was called and ZMQ_RECONNECT_STOP has
+    /// ZMQ_RECONNECT_STOP_AFTER_DISCONNECT: the socket's ipc connecters
+    /// stop at their next refused attempt (libzmq's _disconnected flag).
+    pub disconnected: AtomicBool,
 }
 
 impl PipeSink for SocketShared {

@@ -91,6 +91,9 @@ pub struct Options {
     pub socks_proxy_username: Vec<u8>,
     /// ZMQ_SOCKS_PASSWORD.
     pub socks_proxy_password: Vec<u8>,
+    /// ZMQ_WSS_KEY_PEM, ZMQ_WSS_CERT_PEM, ZMQ_WSS_TRUST_PEM,
+    /// ZMQ_WSS_HOSTNAME and ZMQ_WSS_TRUST_SYSTEM (set only, as in libzmq).
+    pub wss: WssOptions,
     /// ZMQ_TCP_KEEPALIVE: -1 system default, 0 off, 1 on.
     pub tcp_keepalive: i32,
     /// ZMQ_TCP_KEEPALIVE_CNT (-1: the system's).
@@ -211,6 +214,7 @@ impl Default for Options {
             socks_proxy_address: String::new(),
             socks_proxy_username: Vec::new(),
             socks_proxy_password: Vec::new(),
+            wss: WssOptions::default(),
             tcp_keepalive: -1,
             tcp_keepalive_cnt: -1,
             tcp_keepalive_idle: -1,
@@ -447,6 +451,15 @@ impl Options {
                     &mut self.socks_proxy_password
                 } = b.to_vec();
             }
+            // Taken as given, as libzmq does; they are checked when a wss
+            // endpoint is bound or connected.
+            ZMQ_WSS_KEY_PEM => self.wss.key_pem = v.unwrap_or(&[]).to_vec(),
+            ZMQ_WSS_CERT_PEM => self.wss.cert_pem = v.unwrap_or(&[]).to_vec(),
+            ZMQ_WSS_TRUST_PEM => self.wss.trust_pem = v.unwrap_or(&[]).to_vec(),
+            ZMQ_WSS_HOSTNAME => {
+                self.wss.hostname = String::from_utf8_lossy(v.unwrap_or(&[])).into_owned()
+            }
+            ZMQ_WSS_TRUST_SYSTEM => self.wss.trust_system = bool_strict(v)?,
             ZMQ_TCP_KEEPALIVE => self.tcp_keepalive = int_if(v, |x| (-1..=1).contains(&x))?,
             ZMQ_TCP_KEEPALIVE_CNT => self.tcp_keepalive_cnt = int_if(v, |x| x >= -1)?,
             ZMQ_TCP_KEEPALIVE_IDLE => self.tcp_keepalive_idle = int_if(v, |x| x >= -1)?,
@@ -649,6 +662,24 @@ impl Options {
             _ => Err(Error::EINVAL),
         }
     }
+}
+
+/// The wss socket options (the TLS of `wss://`), as libzmq keeps them; the
+/// ws module builds its TLS configurations from them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WssOptions {
+    /// ZMQ_WSS_KEY_PEM (103): the server's private key, PEM (PKCS#8,
+    /// PKCS#1 or SEC1).
+    pub key_pem: Vec<u8>,
+    /// ZMQ_WSS_CERT_PEM (104): the server's certificate chain, PEM, leaf
+    /// first.
+    pub cert_pem: Vec<u8>,
+    /// ZMQ_WSS_TRUST_PEM (105): certificates the client trusts, PEM.
+    pub trust_pem: Vec<u8>,
+    /// ZMQ_WSS_HOSTNAME (106): SNI and the name verified ("" for neither).
+    pub hostname: String,
+    /// ZMQ_WSS_TRUST_SYSTEM (107): trust the system's store too.
+    pub trust_system: bool,
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! keep, `&mut` included) and [`proxy_with`], which takes the optional
 //! sockets as options.
 
-use crate::api::{poll, PollEvents, Socket, POLLIN, POLLOUT};
+use crate::api::{poll, PollEvents, Socket, SocketType, POLLIN, POLLOUT};
 use crate::constants::*;
 use crate::error::{Error, Result};
 
@@ -102,7 +102,12 @@ fn handle_control(control: &Socket, state: &mut State, stats: &Stats) -> Result<
         b"TERMINATE" => *state = State::Terminated,
         _ => {}
     }
-    control.send(&b""[..], 0)
+    // Only a REP control socket owes a reply (libzmq after 4.3.5): PAIR and
+    // SUB control sockets work too.
+    if control.get_socket_type()? == SocketType::REP {
+        control.send(&b""[..], 0)?;
+    }
+    Ok(())
 }
 
 fn can_send(s: &Socket) -> Result<bool> {

@@ -1376,3 +1376,194 @@ fn long_topics_cost_bounded_memory() {
     }
     assert_eq!(xpub_drain(&xpub, 64, Duration::from_secs(5)).len(), 64);
 }
+
+// ---- ws:// and wss:// ------------------------------------------------------
+
+/// `host:port` of a ws/wss endpoint (`ws://127.0.0.1:5555/path`).
+fn ws_addr(ep: &str) -> String {
+    let rest = ep.split_once("://").map(|(_, r)| r).expect("a ws endpoint");
+    rest.split('/').next().unwrap_or(rest).to_string()
+}
+
+/// A ROUTER bound on ws:// (or wss:// with a self-signed certificate),
+/// with a short handshake interval, and its endpoint.
+fn ws_listener(ctx: &Context, secure: bool) -> (Socket, String) {
+    let s = ctx.socket(SocketType::ROUTER).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_handshake_ivl(500).unwrap();
+    s.set_maxmsgsize(10_000).unwrap();
+    let scheme = if secure {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        s.setsockopt_raw(ZMQ_WSS_CERT_PEM, Some(cert.pem().as_bytes()))
+            .unwrap();
+        s.setsockopt_raw(ZMQ_WSS_KEY_PEM, Some(key.serialize_pem().as_bytes()))
+            .unwrap();
+        "wss"
+    } else {
+        "ws"
+    };
+    s.bind(&format!("{scheme}://127.0.0.1:*/h")).unwrap();
+    let ep = s.last_endpoint().unwrap();
+    (s, ep)
+}
+
+fn ws_peer(ep: &str) -> Peer {
+    let s = TcpStream::connect(ws_addr(ep)).expect("connect");
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    Peer { s, rx: Vec::new() }
+}
+
+/// An upgrade request asking for the plain ZWS2.0 protocol, with `key`.
+fn upgrade(key: &str) -> Vec<u8> {
+    format!(
+        "GET /h HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Protocol: ZWS2.0\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// A valid upgrade; returns once the server's 101 reply has arrived.
+fn ws_upgraded(ep: &str) -> Peer {
+    let mut p = ws_peer(ep);
+    assert!(p.send(&upgrade("dGhlIHNhbXBsZSBub25jZQ==")));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !p.rx.windows(4).any(|w| w == b"\r\n\r\n") {
+        assert!(Instant::now() < deadline, "no 101 reply");
+        p.pull().expect("server closed the connection");
+    }
+    assert!(p.rx.starts_with(b"HTTP/1.1 101"), "{:?}", p.rx);
+    p.rx.clear();
+    p
+}
+
+/// A client frame: FIN, binary, masked with `mask` (None: not masked).
+fn ws_frame(payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut f = vec![0x82];
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => f.push(m | n as u8),
+        n if n <= 0xFFFF => {
+            f.push(m | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(m | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(k) => {
+            f.extend_from_slice(&k);
+            f.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
+        }
+        None => f.extend_from_slice(payload),
+    }
+    f
+}
+
+/// Each hostile ws opening closes its connection; the ROUTER goes on
+/// serving a real ws peer.
+#[test]
+fn ws_bad_input_closes_the_connection_only() {
+    let _g = shared();
+    let ctx = Context::new();
+    let (router, ep) = ws_listener(&ctx, false);
+    let cut = Duration::from_secs(3);
+
+    // Headers that stop half-way: cut off at the handshake interval.
+    let mut p = ws_peer(&ep);
+    assert!(p.send(b"GET /h HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr"));
+    assert!(p.closed_within(cut), "truncated headers");
+
+    // Headers that never end: cut off past the header block limit.
+    let mut p = ws_peer(&ep);
+    let _ = p.send(b"GET /h HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    let junk = b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    for _ in 0..400 {
+        if !p.send(junk) {
+            break;
+        }
+    }
+    assert!(p.closed_within(cut), "endless headers");
+
+    // A Sec-WebSocket-Key that is not 16 bytes of base64.
+    let mut p = ws_peer(&ep);
+    assert!(p.send(&upgrade("not a key!")));
+    assert!(p.closed_within(cut), "wrong Sec-WebSocket-Key");
+
+    // An unmasked frame from a client.
+    let mut p = ws_upgraded(&ep);
+    let _ = p.send(&ws_frame(b"\x00id", None));
+    assert!(p.closed_within(cut), "unmasked client frame");
+
+    // A frame past ZMQ_MAXMSGSIZE, announced before any of it arrives.
+    let mut p = ws_upgraded(&ep);
+    let _ = p.send(&ws_frame(b"\x00id", Some([1, 2, 3, 4])));
+    let mut head = vec![0x82, 0x80 | 127];
+    head.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    head.extend_from_slice(&[9, 9, 9, 9]);
+    let _ = p.send(&head);
+    assert!(p.closed_within(cut), "oversized frame");
+
+    // Garbage after the upgrade.
+    let mut p = ws_upgraded(&ep);
+    let _ = p.send(&[0xFF; 64]);
+    assert!(p.closed_within(cut), "garbage after the upgrade");
+
+    assert_serves(&router, &ep);
+}
+
+/// Bytes that are not TLS close a wss connection; the listener goes on
+/// serving (a wss peer that trusts its certificate is not at hand here, so
+/// the check is that a fresh TLS-level connection is still accepted and
+/// answered with a TLS record).
+#[test]
+fn wss_tls_garbage_closes_the_connection_only() {
+    let _g = shared();
+    let ctx = Context::new();
+    let (_router, ep) = ws_listener(&ctx, true);
+    let mut p = ws_peer(&ep);
+    let _ = p.send(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]);
+    let _ = p.send(b"this is not a TLS handshake at all");
+    assert!(p.closed_within(Duration::from_secs(3)), "TLS garbage");
+    let mut p = ws_peer(&ep);
+    let _ = p.send(b"GET / HTTP/1.1\r\n\r\n");
+    assert!(
+        p.closed_within(Duration::from_secs(3)),
+        "plain HTTP on a wss port"
+    );
+    // A real TLS client hello still gets a TLS answer (a handshake record).
+    let mut p = ws_peer(&ep);
+    let hello = tls_client_hello();
+    assert!(p.send(&hello));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while p.rx.is_empty() {
+        assert!(Instant::now() < deadline, "no TLS answer");
+        p.pull().expect("server closed a valid TLS hello");
+    }
+    assert_eq!(p.rx[0], 0x16, "a TLS handshake record");
+}
+
+/// A TLS 1.2/1.3 ClientHello made by rustls itself (no server is needed to
+/// write one).
+fn tls_client_hello() -> Vec<u8> {
+    use std::sync::Arc;
+    let roots = rustls::RootCertStore::empty();
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let mut out = Vec::new();
+    conn.write_tls(&mut out).unwrap();
+    out
+}

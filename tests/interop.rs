@@ -1,8 +1,11 @@
 //! Interoperability with the real libzmq: every socket pair, both bind and
-//! connect roles, over tcp and ipc, with single-part, multipart, empty-frame
-//! and 1 MiB messages. Our side runs in this process through the Rust API;
-//! the other side is tests/interop/peer.c, linked to the system's libzmq
-//! (Debian's libzmq5, installed by .ci/run) in its own process.
+//! connect roles, over tcp, ipc, ws and wss, with single-part, multipart,
+//! empty-frame and 1 MiB messages. Our side runs in this process through
+//! the Rust API; the other side is tests/interop/peer.c in its own process,
+//! linked to the system's libzmq (Debian's libzmq5 4.3.4, installed by
+//! .ci/run) for tcp, ipc and ws, and to libzmq 4.3.5 built from the
+//! zeromq-src crate with GnuTLS (tests/libzmq/build-reference, into
+//! target/libzmq-ref) for wss, which Debian's libzmq5 does not have.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -13,24 +16,72 @@ use zmqrs::{Context, Socket, SocketType};
 
 const SNDMORE: i32 = 2;
 
-/// Compiles the peer once per test run against the system libzmq.
-fn peer_binary() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let bin = dir.join(format!("interop-peer-{}", std::process::id()));
-        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/peer.c");
-        let out = Command::new("gcc")
-            .args(["-std=c99", "-O1", "-Wall", "-o"])
-            .arg(&bin)
-            .arg(src)
-            // The system's libzmq, found in the system's library paths only.
-            .args(["-lzmq", "-ldl"])
+/// Which real libzmq a peer runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lib {
+    /// The system's (Debian's libzmq5 4.3.4).
+    System,
+    /// libzmq 4.3.5 as tests/libzmq/build-reference builds it (ws and wss).
+    Reference,
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// target/libzmq-ref, built (incrementally) on first use.
+fn reference_prefix() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new(repo().join("tests/libzmq/build-reference"))
             .output()
-            .expect("gcc runs");
+            .expect("run tests/libzmq/build-reference");
         assert!(
             out.status.success(),
-            "compiling the interop peer against the system libzmq failed \
+            "building the reference libzmq 4.3.5 failed (needs cmake, libsodium-dev, \
+             libgnutls28-dev):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("target"));
+        let target = if target.is_absolute() {
+            target
+        } else {
+            repo().join(target)
+        };
+        target.join("libzmq-ref")
+    })
+}
+
+/// Compiles the peer once per test run against the chosen libzmq.
+fn peer_binary(lib: Lib) -> &'static PathBuf {
+    static SYSTEM: OnceLock<PathBuf> = OnceLock::new();
+    static REFERENCE: OnceLock<PathBuf> = OnceLock::new();
+    let cell = match lib {
+        Lib::System => &SYSTEM,
+        Lib::Reference => &REFERENCE,
+    };
+    cell.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let bin = dir.join(format!("interop-peer-{lib:?}-{}", std::process::id()));
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/peer.c");
+        let mut cmd = Command::new("gcc");
+        cmd.args(["-std=c99", "-O1", "-Wall", "-o"])
+            .arg(&bin)
+            .arg(src);
+        if lib == Lib::Reference {
+            let prefix = reference_prefix();
+            cmd.arg("-DZMQ_BUILD_DRAFT_API")
+                .arg(format!("-I{}", prefix.join("include").display()))
+                .arg(format!("-L{}", prefix.join("lib").display()))
+                .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
+        }
+        // Otherwise the system's libzmq, found in the system's paths only.
+        let out = cmd.args(["-lzmq", "-ldl"]).output().expect("gcc runs");
+        assert!(
+            out.status.success(),
+            "compiling the interop peer against {lib:?} libzmq failed \
              (is libzmq3-dev installed?):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
@@ -47,7 +98,11 @@ struct Peer {
 
 impl Peer {
     fn new(socket_type: &str) -> Peer {
-        let mut child = Command::new(peer_binary())
+        Peer::on(Lib::System, socket_type)
+    }
+
+    fn on(lib: Lib, socket_type: &str) -> Peer {
+        let mut child = Command::new(peer_binary(lib))
             // Cargo puts target dirs on the library path; the peer must load
             // the system's libzmq, not ours.
             .env_remove("LD_LIBRARY_PATH")
@@ -63,11 +118,17 @@ impl Peer {
             stdin,
             stdout,
         };
-        let lib = peer.ok("lib");
-        assert!(
-            !lib.contains("/target/"),
-            "the peer must use the system libzmq, it loaded {lib}"
-        );
+        let loaded = peer.ok("lib");
+        match lib {
+            Lib::System => assert!(
+                !loaded.contains("/target/"),
+                "the peer must use the system libzmq, it loaded {loaded}"
+            ),
+            Lib::Reference => assert!(
+                loaded.starts_with("4.3.5 ") && loaded.contains("libzmq-ref"),
+                "the peer must use the reference libzmq, it loaded {loaded}"
+            ),
+        }
         peer.ok(&format!("socket {socket_type}"));
         peer
     }
@@ -159,10 +220,12 @@ fn payloads() -> Vec<Vec<Vec<u8>>> {
     ]
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Transport {
     Tcp,
     Ipc,
+    Ws,
+    Wss,
 }
 
 /// Where the binding side binds.
@@ -170,6 +233,49 @@ fn bind_endpoint(t: Transport, dir: &std::path::Path) -> String {
     match t {
         Transport::Tcp => "tcp://127.0.0.1:*".to_string(),
         Transport::Ipc => format!("ipc://{}/s", dir.display()),
+        Transport::Ws => "ws://127.0.0.1:*/interop".to_string(),
+        Transport::Wss => "wss://127.0.0.1:*/interop".to_string(),
+    }
+}
+
+/// The libzmq a peer must run on for `t`.
+fn lib_for(t: Transport) -> Lib {
+    match t {
+        Transport::Wss => Lib::Reference,
+        _ => Lib::System,
+    }
+}
+
+/// A self-signed certificate for "localhost" and its key (PEM), made once.
+fn tls_identity() -> &'static (String, String) {
+    static ID: OnceLock<(String, String)> = OnceLock::new();
+    ID.get_or_init(|| {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        let cert = params.self_signed(&key).expect("certificate");
+        (cert.pem(), key.serialize_pem())
+    })
+}
+
+/// For wss: the binding side serves the certificate, the connecting side
+/// trusts it and checks the name "localhost".
+fn setup_tls(ours: &Socket, peer: &mut Peer, ours_binds: bool) {
+    use zmqrs::constants::*;
+    let (cert, key) = tls_identity();
+    let set_ours = |opt: i32, v: &[u8]| ours.setsockopt_raw(opt, Some(v)).unwrap();
+    if ours_binds {
+        set_ours(ZMQ_WSS_CERT_PEM, cert.as_bytes());
+        set_ours(ZMQ_WSS_KEY_PEM, key.as_bytes());
+        peer.ok(&format!(
+            "sets {ZMQ_WSS_TRUST_PEM} {}",
+            hex(cert.as_bytes())
+        ));
+        peer.ok(&format!("sets {ZMQ_WSS_HOSTNAME} {}", hex(b"localhost")));
+    } else {
+        peer.ok(&format!("sets {ZMQ_WSS_CERT_PEM} {}", hex(cert.as_bytes())));
+        peer.ok(&format!("sets {ZMQ_WSS_KEY_PEM} {}", hex(key.as_bytes())));
+        set_ours(ZMQ_WSS_TRUST_PEM, cert.as_bytes());
+        set_ours(ZMQ_WSS_HOSTNAME, b"localhost");
     }
 }
 
@@ -189,7 +295,10 @@ fn connect_pair(ours: SocketType, theirs: &str, t: Transport, ours_binds: bool) 
     sock.set_linger(1000).unwrap();
     sock.set_rcvtimeo(10_000).unwrap();
     sock.set_sndtimeo(10_000).unwrap();
-    let mut peer = Peer::new(theirs);
+    let mut peer = Peer::on(lib_for(t), theirs);
+    if t == Transport::Wss {
+        setup_tls(&sock, &mut peer, ours_binds);
+    }
     let ep = bind_endpoint(t, &dir.0);
     if ours_binds {
         sock.bind(&ep).unwrap();
@@ -230,7 +339,12 @@ impl Drop for TempDir {
 }
 
 fn each_setup(mut f: impl FnMut(Transport, bool)) {
-    for t in [Transport::Tcp, Transport::Ipc] {
+    for t in [
+        Transport::Tcp,
+        Transport::Ipc,
+        Transport::Ws,
+        Transport::Wss,
+    ] {
         for ours_binds in [true, false] {
             f(t, ours_binds);
         }
@@ -327,7 +441,10 @@ fn router_identities_cross_the_wire() {
         let dealer = ctx.socket(SocketType::DEALER).unwrap();
         dealer.set_identity(b"ours-id").unwrap();
         dealer.set_rcvtimeo(10_000).unwrap();
-        let mut router = Peer::new("ROUTER");
+        let mut router = Peer::on(lib_for(t), "ROUTER");
+        if t == Transport::Wss {
+            setup_tls(&dealer, &mut router, binds);
+        }
         let ep = bind_endpoint(t, &dir.0);
         if binds {
             dealer.bind(&ep).unwrap();
@@ -345,8 +462,11 @@ fn router_identities_cross_the_wire() {
         // The libzmq DEALER's routing id as our ROUTER sees it.
         let router = ctx.socket(SocketType::ROUTER).unwrap();
         router.set_rcvtimeo(10_000).unwrap();
-        let mut dealer = Peer::new("DEALER");
+        let mut dealer = Peer::on(lib_for(t), "DEALER");
         dealer.ok(&format!("sets 5 {}", frames_to_hex(&[b"theirs".to_vec()])));
+        if t == Transport::Wss {
+            setup_tls(&router, &mut dealer, binds);
+        }
         let ep = bind_endpoint(t, &dir.0).replace("/s", "/r");
         if binds {
             router.bind(&ep).unwrap();
@@ -550,7 +670,7 @@ fn curve_security() {
     use zmqrs::constants::*;
     let (server_pub, server_sec) = zmqrs::security::curve::keypair();
     let (client_pub, client_sec) = zmqrs::security::curve::keypair();
-    for t in [Transport::Tcp, Transport::Ipc] {
+    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
         for ours_is_server in [true, false] {
             let dir = TempDir::new();
             let ctx = Context::new();
@@ -652,4 +772,74 @@ fn plain_security() {
     assert_eq!(msg.property("User-Id"), Some("admin"));
     let req = zap.join().unwrap();
     assert_eq!(req[6], b"admin");
+}
+
+/// The Python `websockets` package, installed (once) under target/ if the
+/// interpreter does not have it; the directory to put on PYTHONPATH.
+fn python_websockets() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pydeps");
+        let has = |path: &PathBuf| {
+            Command::new("python3")
+                .args(["-c", "import websockets"])
+                .env("PYTHONPATH", path)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !has(&dir) {
+            let out = Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "--target"])
+                .arg(&dir)
+                .arg("websockets")
+                .output()
+                .expect("run pip");
+            assert!(
+                out.status.success() && has(&dir),
+                "pip install websockets failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        dir
+    })
+}
+
+/// A WebSocket client that is not ZeroMQ (Python's `websockets`, as a
+/// browser would talk) speaks ZWS 2.0 to our ROUTER over ws://: the framing
+/// and the upgrade are what a plain WebSocket stack sends and expects.
+#[test]
+fn plain_websocket_client_talks_to_our_router() {
+    let ctx = Context::new();
+    let router = ctx.socket(SocketType::ROUTER).unwrap();
+    router.set_rcvtimeo(20_000).unwrap();
+    router.bind("ws://127.0.0.1:*/zmq").unwrap();
+    let ep = router.last_endpoint().unwrap();
+    let script = repo().join("tests/ws_client/zws_client.py");
+    let client = Command::new("python3")
+        .arg(&script)
+        .arg(&ep)
+        .env("PYTHONPATH", python_websockets())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the Python client");
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"browser".to_vec(), b"hello".to_vec()]
+    );
+    assert_eq!(
+        router.recv_multipart(0).unwrap(),
+        vec![b"browser".to_vec(), b"part1".to_vec(), b"part2".to_vec()]
+    );
+    router.send_multipart(["browser", "world"], 0).unwrap();
+    router.send_multipart(["browser", "p1", "p2"], 0).unwrap();
+    // The client bounds itself (asyncio.wait_for), so this wait ends.
+    let out = client.wait_with_output().expect("wait for the client");
+    assert!(
+        out.status.success() && out.stdout == b"ok\n",
+        "the WebSocket client failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

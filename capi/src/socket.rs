@@ -574,6 +574,20 @@ entry! {
 }
 
 entry! {
+    /// Disconnects the peer with this routing id from a SERVER or PEER socket
+    /// (DRAFT, from libzmq after 4.3.5); -1 with EHOSTUNREACH for an unknown
+    /// id, ENOTSUP for other socket types.
+    #[cfg(zmq_draft_api)]
+    fn zmq_disconnect_peer(s: *mut c_void, routing_id: u32) -> c_int {
+        // SAFETY: any pointer; the pool checks it (handle.rs).
+        let Some(sock) = (unsafe { sock_of(s) }) else {
+            return -1;
+        };
+        rc(sock.run(|s| s.disconnect_peer(routing_id)))
+    }
+}
+
+entry! {
     /// ZMQ_POLLOUT if the ROUTER peer with this routing id can take a message,
     /// else 0; -1 with EHOSTUNREACH for an unknown peer (DRAFT).
     #[cfg(zmq_draft_api)]

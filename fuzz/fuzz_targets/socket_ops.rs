@@ -109,7 +109,7 @@ fuzz_target!(|data: &[u8]| {
                     if flags & 2 != 0 {
                         let _ = m.set_group(b"grp");
                     }
-                    let _ = s.send_msg(m, f);
+                    let _ = s.send_msg_or_return(m, f);
                 }
             }
             6 | 7 => {

@@ -21,10 +21,10 @@ pub fn version() -> (i32, i32, i32) {
     (4, 3, 5)
 }
 
-/// Whether this library has a capability (`zmq_has`): `"ipc"`, `"curve"`
-/// and `"draft"` are there; `"pgm"`, `"tipc"`, `"norm"`, `"gssapi"`,
-/// `"vmci"` and anything else are not. Always `Some`, as in the `zmq`
-/// crate.
+/// Whether this library has a capability (`zmq_has`): `"ipc"`, `"curve"`,
+/// `"ws"`, `"wss"` and `"draft"` are there; `"pgm"`, `"tipc"`, `"norm"`,
+/// `"gssapi"`, `"vmci"` and anything else are not. Always `Some`, as in
+/// the `zmq` crate.
 ///
 /// ```
 /// assert_eq!(zmqrs::has("curve"), Some(true));
@@ -32,7 +32,7 @@ pub fn version() -> (i32, i32, i32) {
 /// ```
 pub fn has(capability: &str) -> Option<bool> {
     Some(match capability {
-        "ipc" => true,
+        "ipc" | "ws" | "wss" => true,
         "curve" => crate::options::HAVE_CURVE,
         "draft" => true,
         _ => false,

@@ -391,6 +391,13 @@ impl Socket {
         self.with(|s| s.leave(group))
     }
 
+    /// Disconnects the peer with this routing id from a SERVER or PEER
+    /// socket (`zmq_disconnect_peer`, added to libzmq after 4.3.5):
+    /// EHOSTUNREACH for an unknown id, ENOTSUP for other socket types.
+    pub fn disconnect_peer(&self, routing_id: u32) -> Result<()> {
+        self.with(|s| s.disconnect_peer(routing_id))
+    }
+
     /// Whether the ROUTER peer with this routing id can take a message
     /// now: `ZMQ_POLLOUT` or 0 (EHOSTUNREACH for an unknown peer).
     pub fn peer_state(&self, routing_id: &[u8]) -> Result<i32> {

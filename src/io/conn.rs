@@ -10,17 +10,19 @@ use std::time::Instant;
 
 use mio::Registry;
 
+use super::engine::{with_engine, AnyEngine};
 use super::stream::ByteStream;
 use crate::endpoint::EndpointPair;
 use crate::msg::Message;
 use crate::pipe::Pipe;
+use crate::ws::StreamEngine;
 use crate::zmtp::adapter::{Adapter, Inbound};
-use crate::zmtp::engine::{Engine, EngineError};
+use crate::zmtp::engine::EngineError;
 
 /// A connection ZMTP runs on.
 pub(crate) struct Conn {
     pub stream: ByteStream,
-    pub engine: Engine,
+    pub engine: AnyEngine,
     /// Its two ends, as monitor events and the pipe name them.
     pub pair: EndpointPair,
     pub fd: RawFd,
@@ -52,7 +54,7 @@ pub(crate) struct Side<'a> {
 
 impl Conn {
     /// A connection whose engine has just been made.
-    pub fn new(stream: ByteStream, engine: Engine, pair: EndpointPair) -> Conn {
+    pub fn new(stream: ByteStream, engine: AnyEngine, pair: EndpointPair) -> Conn {
         let fd = stream.fd();
         Conn {
             stream,
@@ -72,8 +74,52 @@ impl Conn {
     }
 
     /// One round: decoded messages into the pipe, bytes from the peer,
-    /// messages from the pipe into the engine, bytes to the peer.
+    /// messages from the pipe into the engine, bytes to the peer. The
+    /// engine's kind is matched once, here.
     pub fn move_data(&mut self, side: Side<'_>, now: Instant) -> Round {
+        let Conn {
+            stream,
+            engine,
+            readable,
+            writable,
+            ..
+        } = self;
+        let mut io = Io {
+            stream,
+            readable,
+            writable,
+        };
+        with_engine!(engine, e => io.round(e, side, now))
+    }
+
+    /// A last, best-effort write of what is already encoded (an ERROR
+    /// command, or output that linger still allows), before closing.
+    pub fn write_last(&mut self) {
+        let Conn { stream, engine, .. } = self;
+        with_engine!(engine, e => {
+            if e.pending_output() > 0 {
+                let _ = write(e, stream);
+            }
+        })
+    }
+
+    /// Closes the connection.
+    pub fn close(mut self, registry: &Registry) {
+        self.stream.deregister(registry);
+    }
+}
+
+/// The stream's side of a round.
+struct Io<'a> {
+    stream: &'a mut ByteStream,
+    readable: &'a mut bool,
+    writable: &'a mut bool,
+}
+
+impl Io<'_> {
+    /// [`Conn::move_data`] with one kind of engine.
+    #[inline]
+    fn round<E: StreamEngine>(&mut self, engine: &mut E, side: Side<'_>, now: Instant) -> Round {
         let Side {
             mut pipe,
             stalled,
@@ -93,7 +139,7 @@ impl Conn {
             }
         }
         while stalled.is_none() {
-            match self.engine.next_msg(now) {
+            match engine.next_msg(now) {
                 Ok(Some(m)) => match adapter.inbound(m) {
                     Inbound::Deliver(m) => {
                         pushed = true;
@@ -107,7 +153,7 @@ impl Conn {
                         }
                     }
                     Inbound::Skip => {}
-                    Inbound::Error => return Round::Failed(self.engine.protocol_error()),
+                    Inbound::Error => return Round::Failed(engine.protocol_error()),
                 },
                 Ok(None) => break,
                 Err(e) => return Round::Failed(e),
@@ -120,18 +166,18 @@ impl Conn {
             }
         }
         // More bytes from the peer.
-        if stalled.is_none() && self.readable {
-            let buf = self.engine.read_buf();
+        if stalled.is_none() && *self.readable {
+            let buf = engine.read_buf();
             if !buf.is_empty() {
                 match self.stream.read(buf) {
                     Ok(0) => return Round::IoFailed(libc::EPIPE),
                     Ok(n) => {
                         progress = true;
-                        if let Err(e) = self.engine.advance_read(n, now) {
+                        if let Err(e) = engine.advance_read(n, now) {
                             return Round::Failed(e);
                         }
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => *self.readable = false,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Round::IoFailed(e.raw_os_error().unwrap_or(libc::ECONNRESET)),
                 }
@@ -139,25 +185,25 @@ impl Conn {
         }
         // Messages from the socket into the engine, after the hello message
         // (ZMQ_HELLO_MSG) that greets every new connection.
-        if hello.is_some() && self.engine.can_send() {
+        if hello.is_some() && engine.can_send() {
             if let Some(m) = hello.take() {
-                self.engine.send_msg(m);
+                engine.send_msg(m);
             }
             progress = true;
         }
         if let Some(p) = pipe {
-            while self.engine.can_send() {
+            while engine.can_send() {
                 match p.read() {
-                    Some(m) => adapter.outbound(m, |f| self.engine.send_msg(f)),
+                    Some(m) => adapter.outbound(m, |f| engine.send_msg(f)),
                     None => break,
                 }
             }
         }
         // Bytes to the peer.
-        if self.engine.pending_output() > 0 && self.writable {
-            match self.write() {
+        if engine.pending_output() > 0 && *self.writable {
+            match write(engine, self.stream) {
                 Ok(n) => progress |= n > 0,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => *self.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Round::IoFailed(e.raw_os_error().unwrap_or(libc::ECONNRESET)),
             }
@@ -168,27 +214,14 @@ impl Conn {
             Round::Idle
         }
     }
+}
 
-    /// Writes as much of the engine's output as the stream takes, with one
-    /// vectored write.
-    fn write(&mut self) -> io::Result<usize> {
-        let mut slices = [IoSlice::new(&[]); 64];
-        let n = self.engine.output(&mut slices);
-        let written = self.stream.write_vectored(&slices[..n])?;
-        self.engine.advance_write(written);
-        Ok(written)
-    }
-
-    /// A last, best-effort write of what is already encoded (an ERROR
-    /// command, or output that linger still allows), before closing.
-    pub fn write_last(&mut self) {
-        if self.engine.pending_output() > 0 {
-            let _ = self.write();
-        }
-    }
-
-    /// Closes the connection.
-    pub fn close(mut self, registry: &Registry) {
-        self.stream.deregister(registry);
-    }
+/// Writes as much of the engine's output as the stream takes, with one
+/// vectored write.
+fn write<E: StreamEngine>(engine: &mut E, stream: &mut ByteStream) -> io::Result<usize> {
+    let mut slices = [IoSlice::new(&[]); 64];
+    let n = engine.output(&mut slices);
+    let written = stream.write_vectored(&slices[..n])?;
+    engine.advance_write(written);
+    Ok(written)
 }

@@ -9,8 +9,12 @@ use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
 use super::stream::ByteStream;
 use super::Env;
+use crate::command::SocketShared;
 use crate::constants::*;
 use crate::endpoint::EndpointPair;
 use crate::monitor::Monitor;
@@ -22,6 +26,9 @@ use crate::transport::socks::SocksClient;
 pub(crate) enum Target {
     Tcp(String),
     Ipc(String),
+    /// A ws or wss endpoint's `host:port`: a tcp connection (never through
+    /// a SOCKS proxy, as libzmq's ws connecter does not use one).
+    Ws(String),
 }
 
 /// The attempt under way.
@@ -60,6 +67,10 @@ pub(crate) enum Outcome {
     /// Refused, and ZMQ_RECONNECT_STOP_CONN_REFUSED says to give up: the
     /// socket forgets the endpoint, as zmq_disconnect would.
     GaveUp,
+    /// Refused after the socket disconnected an endpoint, and
+    /// ZMQ_RECONNECT_STOP_AFTER_DISCONNECT says to stop: no more attempts
+    /// (libzmq's ipc connecter; the session stays until it is ended).
+    Stopped,
 }
 
 /// Connection attempts to one target.
@@ -72,14 +83,17 @@ pub(crate) struct Connecter {
     timeout_at: Option<Instant>,
     /// The back-off interval last used (-1: none yet).
     current_ivl: i32,
+    /// The socket's zmq_disconnect flag (ZMQ_RECONNECT_STOP_AFTER_DISCONNECT).
+    disconnected: Arc<SocketShared>,
 }
 
 impl Connecter {
-    /// Attempts to `target`, named `endpoint` in events.
-    pub fn new(target: Target, endpoint: String) -> Connecter {
+    /// Attempts to `target` for `socket`, named `endpoint` in events.
+    pub fn new(target: Target, endpoint: String, socket: Arc<SocketShared>) -> Connecter {
         Connecter {
             target,
             endpoint,
+            disconnected: socket,
             attempt: None,
             reconnect_at: None,
             timeout_at: None,
@@ -120,7 +134,7 @@ impl Connecter {
     pub fn start(&mut self, env: &mut Env<'_>, o: &Options, monitor: &Monitor) -> Outcome {
         self.reconnect_at = None;
         let (result, ipc) = match &self.target {
-            Target::Tcp(addr) => {
+            Target::Tcp(addr) | Target::Ws(addr) => {
                 // Through a proxy, only the proxy's address is resolved
                 // here; the proxy resolves the target.
                 let addr = self.proxy(o).unwrap_or(addr);
@@ -249,6 +263,13 @@ impl Connecter {
         {
             return Outcome::GaveUp;
         }
+        if errno == libc::ECONNREFUSED
+            && matches!(self.target, Target::Ipc(_))
+            && o.reconnect_stop & ZMQ_RECONNECT_STOP_AFTER_DISCONNECT != 0
+            && self.disconnected.disconnected.load(Ordering::Acquire)
+        {
+            return Outcome::Stopped;
+        }
         self.schedule(env, o, monitor);
         Outcome::Retrying
     }
@@ -258,7 +279,7 @@ impl Connecter {
             return Outcome::Pending;
         };
         self.timeout_at = None;
-        if let (Target::Tcp(_), ByteStream::Tcp(t)) = (&self.target, &stream) {
+        if let (Target::Tcp(_) | Target::Ws(_), ByteStream::Tcp(t)) = (&self.target, &stream) {
             crate::transport::tcp::tune_connection(socket2::SockRef::from(t), o);
         }
         if self.proxy(o).is_none() {

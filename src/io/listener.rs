@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use mio::net::{TcpListener, UnixListener};
 use mio::{Interest, Token};
 
+use super::engine::EngineKind;
 use super::session::Session;
 use super::stream::ByteStream;
 use super::{Env, Request, SocketLink};
@@ -36,6 +37,8 @@ pub(crate) struct Listener {
     /// Files to remove when closing (`ipc://*` and its private directory).
     ipc_file: Option<(String, Option<PathBuf>)>,
     children: Vec<u64>,
+    /// What runs on the connections it accepts (ZMTP, ws, wss).
+    kind: EngineKind,
     terminating: bool,
     done: bool,
 }
@@ -49,6 +52,7 @@ impl Listener {
         link: SocketLink,
         options: Options,
         ipc_file: Option<(String, Option<PathBuf>)>,
+        kind: EngineKind,
     ) -> Listener {
         Listener {
             id,
@@ -57,6 +61,7 @@ impl Listener {
             link,
             options,
             ipc_file,
+            kind,
             children: Vec::new(),
             terminating: false,
             done: false,
@@ -155,8 +160,13 @@ impl Listener {
             self.link
                 .monitor
                 .event(ZMQ_EVENT_ACCEPTED, fd as u64, &self.pair());
-            let session =
-                Session::accepted(self.id, stream, self.link.clone(), self.options.clone());
+            let session = Session::accepted(
+                self.id,
+                stream,
+                self.link.clone(),
+                self.options.clone(),
+                self.kind.clone(),
+            );
             self.children.push(session.id);
             env.requests.push(Request::Spawn(Box::new(session)));
         }

@@ -11,6 +11,7 @@
 
 pub(crate) mod conn;
 pub(crate) mod connecter;
+pub(crate) mod engine;
 pub(crate) mod listener;
 pub(crate) mod session;
 pub(crate) mod session_pipes;

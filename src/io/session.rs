@@ -14,10 +14,12 @@
 //! reconnect (unless ZMQ_IMMEDIATE); an accepted one ends with its
 //! connection. Termination honours ZMQ_LINGER.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::conn::{Conn, Round, Side};
 use super::connecter::{Connecter, Outcome, Target};
+use super::engine::EngineKind;
 use super::session_pipes::SessionPipes;
 use super::stream::ByteStream;
 use super::zap_link::{self, ZapLink};
@@ -30,7 +32,7 @@ use crate::options::Options;
 use crate::pipe::{Pipe, PipeCommand, PipeEvent};
 use crate::security::Failure;
 use crate::zmtp::adapter::{self, Adapter, Disconnect};
-use crate::zmtp::engine::{Engine, EngineConfig, EngineError, EngineEvent, ErrorReason};
+use crate::zmtp::engine::{EngineConfig, EngineError, EngineEvent, ErrorReason};
 
 /// Who a session reports its end to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +84,8 @@ pub(crate) struct Session {
     /// The connect URI, or the listener's endpoint for accepted sessions.
     endpoint: String,
     connecter: Option<Connecter>,
+    /// What runs on this session's connections (ZMTP, ws, wss).
+    kind: EngineKind,
     link: Link,
     ending: Ending,
     linger_at: Option<Instant>,
@@ -102,7 +106,13 @@ pub(crate) struct Session {
 const TURN_BUDGET: usize = 64;
 
 impl Session {
-    fn base(parent: Parent, socket: SocketLink, options: Options, endpoint: String) -> Session {
+    fn base(
+        parent: Parent,
+        socket: SocketLink,
+        options: Options,
+        endpoint: String,
+        kind: EngineKind,
+    ) -> Session {
         Session {
             id: super::next_object_id(),
             parent,
@@ -111,6 +121,7 @@ impl Session {
             options,
             endpoint,
             connecter: None,
+            kind,
             link: Link::Down,
             ending: Ending::Running,
             linger_at: None,
@@ -129,9 +140,11 @@ impl Session {
         stream: ByteStream,
         socket: SocketLink,
         options: Options,
+        kind: EngineKind,
     ) -> Session {
         let endpoint = stream.local_uri();
-        let mut s = Session::base(Parent::Listener(listener), socket, options, endpoint);
+        let parent = Parent::Listener(listener);
+        let mut s = Session::base(parent, socket, options, endpoint, kind);
         s.link = Link::Accepted(stream);
         s
     }
@@ -144,9 +157,14 @@ impl Session {
         target: Target,
         endpoint: String,
         pipe: Option<Pipe>,
+        kind: EngineKind,
     ) -> Session {
-        let mut s = Session::base(Parent::Socket, socket, options, endpoint.clone());
-        s.connecter = Some(Connecter::new(target, endpoint));
+        let mut s = Session::base(Parent::Socket, socket, options, endpoint.clone(), kind);
+        s.connecter = Some(Connecter::new(
+            target,
+            endpoint,
+            Arc::clone(&s.socket.shared),
+        ));
         s.link = Link::Connecting;
         s.initial_pipe = pipe;
         s
@@ -221,7 +239,20 @@ impl Session {
     ) {
         let mut cfg = EngineConfig::from_options(&self.options, stream.peer_address(), stream.fd());
         cfg.zap_handler = cfg.zap_enabled && env.inproc.has(crate::security::zap::ENDPOINT);
-        let mut engine = Engine::new(cfg, env.now);
+        let mut engine = match self.kind.build(cfg, env.now) {
+            Ok(e) => e,
+            Err(_) => {
+                // No TLS session for this connection: drop it, as a
+                // connection that failed before its handshake.
+                let mut stream = stream;
+                stream.deregister(env.registry);
+                match self.connecter.as_mut() {
+                    Some(c) => c.schedule(env, &self.options, &self.socket.monitor),
+                    None => self.finish(env),
+                }
+                return;
+            }
+        };
         let early_error = engine.feed(early, env.now).err();
         self.adapter.reset();
         self.hello = adapter::hello_message(&self.options);
@@ -244,7 +275,7 @@ impl Session {
             Outcome::GaveUp => self
                 .socket
                 .send(SocketCommand::TermEndpoint(self.endpoint.clone())),
-            Outcome::Pending | Outcome::Retrying => {}
+            Outcome::Pending | Outcome::Retrying | Outcome::Stopped => {}
         }
     }
 
@@ -491,6 +522,13 @@ impl Session {
             // peer, whose monitor reports the reason.
             conn.write_last();
         }
+        let mut reason = e.reason;
+        if reason == ErrorReason::Protocol && conn.stream.is_self_connected() {
+            // A tcp connect that met itself (same address and port at both
+            // ends, as an ephemeral port can): not the peer's fault, and
+            // no reason to stop reconnecting (libzmq after 4.3.5).
+            reason = ErrorReason::Connection;
+        }
         let raw_notice = (conn.engine.is_raw() && self.options.raw_notify)
             .then(|| conn.engine.metadata().cloned());
         let handshaking = conn.engine.is_handshaking();
@@ -500,7 +538,6 @@ impl Session {
             }
         }
         self.zap_close();
-        let mut reason = e.reason;
         if reason != ErrorReason::Protocol && handshaking {
             let errno = if reason == ErrorReason::Timeout {
                 libc::ETIMEDOUT

@@ -94,6 +94,19 @@ impl ByteStream {
         }
     }
 
+    /// Whether a tcp connect met itself: the same address and port at
+    /// both ends (TCP's simultaneous open with an ephemeral source port
+    /// that happens to be the destination).
+    pub fn is_self_connected(&self) -> bool {
+        match self {
+            ByteStream::Tcp(s) => matches!(
+                (s.local_addr(), s.peer_addr()),
+                (Ok(a), Ok(b)) if a == b
+            ),
+            ByteStream::Ipc(_) => false,
+        }
+    }
+
     /// The peer's address as the Peer-Address property gives it: the IP
     /// for TCP, `:uid:gid:pid` credentials for IPC.
     pub fn peer_address(&self) -> String {

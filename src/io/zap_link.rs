@@ -3,13 +3,14 @@
 //! ([`crate::inproc::connect`]), unlimited in both directions so that a
 //! request is never refused, and only when the handler is bound.
 
+use super::engine::AnyEngine;
 use super::Env;
 use crate::inproc::{self, IfUnbound};
 use crate::msg::Message;
 use crate::options::Options;
 use crate::pipe::{Pipe, PipeCommand, PipeEvent};
 use crate::security::zap;
-use crate::zmtp::engine::{Engine, EngineError};
+use crate::zmtp::engine::EngineError;
 
 /// The link, owned by one session.
 pub(crate) struct ZapLink {
@@ -92,7 +93,7 @@ impl ZapLink {
     fn deliver(
         link: &mut Option<ZapLink>,
         event: ZapEvent,
-        engine: Option<&mut Engine>,
+        engine: Option<&mut AnyEngine>,
         env: &Env<'_>,
     ) -> Result<(), EngineError> {
         match (event, engine) {
@@ -121,7 +122,7 @@ impl ZapLink {
 pub(crate) fn request(
     link: &mut Option<ZapLink>,
     env: &mut Env<'_>,
-    engine: &mut Engine,
+    engine: &mut AnyEngine,
     frames: Vec<Message>,
 ) -> Result<(), EngineError> {
     if link.is_none() {
@@ -148,7 +149,7 @@ pub(crate) fn request(
 pub(crate) fn command(
     link: &mut Option<ZapLink>,
     env: &mut Env<'_>,
-    engine: Option<&mut Engine>,
+    engine: Option<&mut AnyEngine>,
     cmd: PipeCommand,
 ) -> Result<(), EngineError> {
     let event = match link.as_mut() {

@@ -175,6 +175,17 @@ impl Pattern for Server {
         self.fq.pipe_terminated(p);
     }
 
+    fn disconnect_peer(&mut self, pipes: &mut Pipes, routing_id: u32) -> Result<()> {
+        // The routing id goes at once (a send to it is EHOSTUNREACH); the
+        // pipe follows when its termination completes.
+        let p = self
+            .out_pipes
+            .remove(&routing_id)
+            .ok_or(Error::EHOSTUNREACH)?;
+        pipes.get(p).terminate(false);
+        Ok(())
+    }
+
     fn read_activated(&mut self, _pipes: &mut Pipes, p: PipeIdx) {
         self.fq.activated(p);
     }

@@ -36,6 +36,7 @@ impl SocketCore {
             mailbox,
             sent_seqnum: AtomicU64::new(0),
             id,
+            disconnected: std::sync::atomic::AtomicBool::new(false),
         });
         Ok(SocketCore {
             ctx,
@@ -190,6 +191,13 @@ impl SocketCore {
     /// `zmq_leave`.
     pub(crate) fn leave(&mut self, group: &[u8]) -> Result<()> {
         self.pattern.leave(&mut self.pipes, group)
+    }
+
+    /// `zmq_disconnect_peer` (libzmq after 4.3.5).
+    pub(crate) fn disconnect_peer(&mut self, routing_id: u32) -> Result<()> {
+        self.term_check()?;
+        self.process_commands(Wait::No)?;
+        self.pattern.disconnect_peer(&mut self.pipes, routing_id)
     }
 
     /// `zmq_socket_get_peer_state`.

@@ -3,6 +3,7 @@
 //! (a listener or a connecting session handed to an I/O thread) and udp.
 
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::pipes::PipeIdx;
@@ -14,11 +15,13 @@ use crate::endpoint::EndpointPair;
 use crate::error::{Error, Result};
 use crate::inproc;
 use crate::io::connecter::Target;
+use crate::io::engine::EngineKind;
 use crate::io::listener::{ListenSock, Listener};
 use crate::io::session::Session;
 use crate::io::{next_object_id, IoCommand, IoObject, SocketLink};
 use crate::pipe::pipepair;
 use crate::transport::{parse_uri, Protocol};
+use crate::ws::WsEndpoint;
 
 impl SocketCore {
     /// `zmq_bind`.
@@ -41,7 +44,7 @@ impl SocketCore {
                 Ok(())
             }
             Protocol::Udp => self.open_udp(endpoint, addr, true),
-            Protocol::Tcp | Protocol::Ipc => {
+            Protocol::Tcp | Protocol::Ipc | Protocol::Ws | Protocol::Wss => {
                 let addr = addr.to_owned();
                 match self.bind_stream(proto, &addr) {
                     Ok(()) => Ok(()),
@@ -67,10 +70,12 @@ impl SocketCore {
         }
     }
 
-    /// Binds a tcp or ipc endpoint and hands the listener to an I/O thread.
+    /// Binds a tcp, ipc, ws or wss endpoint and hands the listener to an
+    /// I/O thread.
     pub(super) fn bind_stream(&mut self, proto: Protocol, addr: &str) -> Result<()> {
         let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
         let use_fd = self.options.use_fd;
+        let mut kind = EngineKind::Zmtp;
         let (sock, endpoint, ipc_file, fd) = match proto {
             Protocol::Tcp => {
                 let sock = if use_fd != -1 {
@@ -117,6 +122,26 @@ impl SocketCore {
                     )
                 }
             }
+            Protocol::Ws | Protocol::Wss => {
+                let ep = WsEndpoint::parse(addr, proto == Protocol::Wss)?;
+                // libzmq loads the credentials when it binds (and aborts
+                // on bad ones); a bind that cannot serve TLS fails here.
+                let tls = match ep.secure {
+                    true => Some(self.options.wss.server().map_err(|_| Error::EINVAL)?),
+                    false => None,
+                };
+                let a = crate::transport::tcp::resolve(&ep.authority, true, self.options.ipv6)?;
+                let sock = crate::transport::tcp::listen(&a.addr, &self.options)?;
+                let local = sock.local_addr()?.as_socket().ok_or(Error::EINVAL)?;
+                let fd = sock.as_raw_fd();
+                kind = EngineKind::WsServer(tls);
+                (
+                    ListenSock::Tcp(mio::net::TcpListener::from_std(sock.into())),
+                    ep.bound_uri(&local),
+                    None,
+                    fd,
+                )
+            }
             Protocol::Inproc | Protocol::Udp => return Err(Error::EINVAL),
         };
         let id = next_object_id();
@@ -133,6 +158,7 @@ impl SocketCore {
             self.link(),
             self.options.clone(),
             ipc_file,
+            kind,
         );
         mailbox.send(IoCommand::Launch(IoObject::Listener(Box::new(listener))));
         self.shared.mailbox.send(SocketCommand::Launched);
@@ -147,16 +173,33 @@ impl SocketCore {
         Ok(())
     }
 
-    /// Connects a tcp or ipc endpoint through a session in an I/O thread.
+    /// Connects a tcp, ipc, ws or wss endpoint through a session in an I/O
+    /// thread.
     pub(super) fn connect_stream(&mut self, proto: Protocol, uri: &str, addr: &str) -> Result<()> {
-        let target = match proto {
+        let (target, kind) = match proto {
             Protocol::Tcp => {
                 crate::transport::tcp::check_connect_syntax(addr)?;
-                Target::Tcp(addr.to_owned())
+                (Target::Tcp(addr.to_owned()), EngineKind::Zmtp)
             }
             Protocol::Ipc => {
                 crate::transport::ipc::sockaddr(addr)?;
-                Target::Ipc(addr.to_owned())
+                (Target::Ipc(addr.to_owned()), EngineKind::Zmtp)
+            }
+            Protocol::Ws | Protocol::Wss => {
+                let ep = WsEndpoint::parse(addr, proto == Protocol::Wss)?;
+                crate::transport::tcp::check_connect_syntax(&ep.authority)?;
+                // Built once per connect: loading the system's trust store
+                // is not cheap.
+                let tls = match ep.secure {
+                    true => Some(self.options.wss.client().map_err(|_| Error::EINVAL)?),
+                    false => None,
+                };
+                let kind = EngineKind::WsClient {
+                    host: ep.host,
+                    path: ep.path,
+                    tls,
+                };
+                (Target::Ws(ep.authority), kind)
             }
             Protocol::Inproc | Protocol::Udp => return Err(Error::EINVAL),
         };
@@ -194,6 +237,7 @@ impl SocketCore {
             target,
             uri.to_owned(),
             session_pipe,
+            kind,
         );
         let id = session.id;
         mailbox.send(IoCommand::Launch(IoObject::Session(Box::new(session))));
@@ -265,7 +309,9 @@ impl SocketCore {
                 Ok(())
             }
             Protocol::Udp => self.open_udp(endpoint, addr, false),
-            Protocol::Tcp | Protocol::Ipc => self.connect_stream(proto, endpoint, addr),
+            Protocol::Tcp | Protocol::Ipc | Protocol::Ws | Protocol::Wss => {
+                self.connect_stream(proto, endpoint, addr)
+            }
         }
     }
 
@@ -351,7 +397,7 @@ impl SocketCore {
                 }
                 Ok(())
             }
-            Protocol::Tcp | Protocol::Ipc | Protocol::Udp => {
+            Protocol::Tcp | Protocol::Ipc | Protocol::Udp | Protocol::Ws | Protocol::Wss => {
                 let mut candidates = vec![endpoint.to_owned()];
                 if proto == Protocol::Tcp {
                     for bindable in [false, true] {
@@ -375,6 +421,9 @@ impl SocketCore {
                 self.endpoints = rest;
                 for e in matching {
                     self.term_child(e);
+                }
+                if self.options.reconnect_stop & ZMQ_RECONNECT_STOP_AFTER_DISCONNECT != 0 {
+                    self.shared.disconnected.store(true, Ordering::Release);
                 }
                 Ok(())
             }

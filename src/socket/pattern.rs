@@ -83,6 +83,12 @@ pub(crate) trait Pattern: Send {
         let _ = (pipes, group);
         Err(Error::ENOTSUP)
     }
+    /// `zmq_disconnect_peer` (libzmq after 4.3.5; ENOTSUP but for SERVER
+    /// and PEER).
+    fn disconnect_peer(&mut self, pipes: &mut Pipes, routing_id: u32) -> Result<()> {
+        let _ = (pipes, routing_id);
+        Err(Error::ENOTSUP)
+    }
     /// `zmq_socket_get_peer_state` (ENOTSUP but for ROUTER).
     fn peer_state(&mut self, pipes: &mut Pipes, routing_id: &[u8]) -> Result<i32> {
         let _ = (pipes, routing_id);

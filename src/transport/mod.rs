@@ -21,6 +21,10 @@ pub enum Protocol {
     Ipc,
     /// UDP datagrams (RADIO, DISH and DGRAM only).
     Udp,
+    /// ZMTP over WebSocket (ZWS 2.0, RFC 45) over tcp.
+    Ws,
+    /// ZMTP over WebSocket over TLS.
+    Wss,
 }
 
 /// Splits `proto://address`, with libzmq's errors: EINVAL for a malformed
@@ -36,6 +40,8 @@ pub fn parse_uri(uri: &str) -> Result<(Protocol, &str)> {
         "tcp" => Protocol::Tcp,
         "ipc" => Protocol::Ipc,
         "udp" => Protocol::Udp,
+        "ws" => Protocol::Ws,
+        "wss" => Protocol::Wss,
         _ => return Err(Error::EPROTONOSUPPORT),
     };
     Ok((p, rest))
@@ -56,5 +62,7 @@ mod tests {
         assert_eq!(parse_uri("://x"), Err(Error::EINVAL));
         assert_eq!(parse_uri("inproc:/x"), Err(Error::EINVAL));
         assert_eq!(parse_uri("pgm://x"), Err(Error::EPROTONOSUPPORT));
+        assert_eq!(parse_uri("ws://h:1/p").unwrap(), (Protocol::Ws, "h:1/p"));
+        assert_eq!(parse_uri("wss://h:1").unwrap(), (Protocol::Wss, "h:1"));
     }
 }

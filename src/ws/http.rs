@@ -133,6 +133,9 @@ pub enum HandshakeError {
     MissingConnection,
     /// No `Sec-WebSocket-Key` (server).
     MissingKey,
+    /// A `Sec-WebSocket-Key` that is not 16 bytes in base64 (RFC 6455
+    /// section 4.2.1; libzmq takes any non-empty value).
+    BadKey,
     /// No `Sec-WebSocket-Protocol` we can speak.
     NoProtocol,
     /// `Sec-WebSocket-Protocol` twice in a reply (client).
@@ -193,6 +196,18 @@ pub fn accept_key(key: &[u8]) -> String {
     h.update(key);
     h.update(WEBSOCKET_GUID);
     base64_encode(&h.finalize())
+}
+
+/// Whether a key is what RFC 6455 asks for: 16 bytes in base64, which is
+/// 22 base64 digits (the last with its low four bits zero) and "==".
+pub fn is_nonce_key(key: &[u8]) -> bool {
+    key.len() == 24
+        && key[..22].iter().all(|c| B64.contains(c))
+        && B64
+            .iter()
+            .position(|c| *c == key[21])
+            .is_some_and(|v| v & 0x0F == 0)
+        && &key[22..] == b"=="
 }
 
 /// The `Sec-WebSocket-Key` for 16 nonce bytes.
@@ -433,6 +448,9 @@ impl ServerHandshake {
         let protocol = self.protocol.ok_or(HandshakeError::NoProtocol)?;
         if self.key.is_empty() {
             return Err(HandshakeError::MissingKey);
+        }
+        if !is_nonce_key(&self.key) {
+            return Err(HandshakeError::BadKey);
         }
         Ok(UpgradeRequest {
             target: std::mem::take(&mut self.target),
@@ -696,6 +714,18 @@ mod tests {
     fn accept_key_matches_rfc_6455_example() {
         // RFC 6455 section 1.3: the nonce "the sample nonce".
         assert_eq!(client_key(&NONCE), "dGhlIHNhbXBsZSBub25jZQ==");
+        assert!(is_nonce_key(client_key(&NONCE).as_bytes()));
+        assert!(is_nonce_key(client_key(&[0xFF; 16]).as_bytes()));
+        for bad in [
+            &b""[..],
+            b"not a key!",
+            b"dGhlIHNhbXBsZSBub25jZQ=",
+            b"dGhlIHNhbXBsZSBub25jZR==",
+            b"dGhlIHNhbXBsZSBub25jZQ===",
+            b"dGhlIHNhbXBsZSBub25j*Q==",
+        ] {
+            assert!(!is_nonce_key(bad), "{bad:?}");
+        }
         assert_eq!(
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="

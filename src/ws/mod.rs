@@ -133,6 +133,71 @@ pub trait StreamEngine: Send {
     fn metadata(&self) -> Option<&Arc<Metadata>>;
 }
 
+/// A boxed engine is driven like the engine inside (the I/O layer boxes the
+/// large ws and wss engines).
+impl<T: StreamEngine + ?Sized> StreamEngine for Box<T> {
+    fn read_buf(&mut self) -> &mut [u8] {
+        (**self).read_buf()
+    }
+    fn advance_read(&mut self, n: usize, now: Instant) -> Result<(), EngineError> {
+        (**self).advance_read(n, now)
+    }
+    fn feed(&mut self, data: &[u8], now: Instant) -> Result<(), EngineError> {
+        (**self).feed(data, now)
+    }
+    fn wants_input(&mut self) -> bool {
+        (**self).wants_input()
+    }
+    fn next_msg(&mut self, now: Instant) -> Result<Option<Message>, EngineError> {
+        (**self).next_msg(now)
+    }
+    fn poll_event(&mut self) -> Option<EngineEvent> {
+        (**self).poll_event()
+    }
+    fn can_send(&self) -> bool {
+        (**self).can_send()
+    }
+    fn send_msg(&mut self, msg: Message) {
+        (**self).send_msg(msg)
+    }
+    fn pending_output(&self) -> usize {
+        (**self).pending_output()
+    }
+    fn output<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
+        (**self).output(slices)
+    }
+    fn advance_write(&mut self, n: usize) {
+        (**self).advance_write(n)
+    }
+    fn take_output(&mut self) -> Vec<u8> {
+        (**self).take_output()
+    }
+    fn next_timeout(&self) -> Option<Instant> {
+        (**self).next_timeout()
+    }
+    fn on_timer(&mut self, now: Instant) -> Result<(), EngineError> {
+        (**self).on_timer(now)
+    }
+    fn zap_reply(&mut self, frames: &[Message], now: Instant) -> Result<(), EngineError> {
+        (**self).zap_reply(frames, now)
+    }
+    fn zap_unavailable(&mut self) -> EngineError {
+        (**self).zap_unavailable()
+    }
+    fn protocol_error(&mut self) -> EngineError {
+        (**self).protocol_error()
+    }
+    fn is_handshaking(&self) -> bool {
+        (**self).is_handshaking()
+    }
+    fn is_raw(&self) -> bool {
+        (**self).is_raw()
+    }
+    fn metadata(&self) -> Option<&Arc<Metadata>> {
+        (**self).metadata()
+    }
+}
+
 /// Implements [`StreamEngine`] by calling the type's inherent methods.
 macro_rules! delegate_stream_engine {
     ($t:ty) => {

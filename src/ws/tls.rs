@@ -47,22 +47,7 @@ use super::x509;
 use crate::msg::{Message, Metadata};
 use crate::zmtp::engine::{EngineConfig, EngineError, EngineEvent, ErrorReason};
 
-/// The wss socket options, as the I/O layer reads them from the socket.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct WssOptions {
-    /// ZMQ_WSS_KEY_PEM (103): the server's private key, PEM (PKCS#8,
-    /// PKCS#1 or SEC1).
-    pub key_pem: Vec<u8>,
-    /// ZMQ_WSS_CERT_PEM (104): the server's certificate chain, PEM, leaf
-    /// first.
-    pub cert_pem: Vec<u8>,
-    /// ZMQ_WSS_TRUST_PEM (105): certificates the client trusts, PEM.
-    pub trust_pem: Vec<u8>,
-    /// ZMQ_WSS_HOSTNAME (106): SNI and the name verified ("" for neither).
-    pub hostname: String,
-    /// ZMQ_WSS_TRUST_SYSTEM (107): trust the system's store too.
-    pub trust_system: bool,
-}
+pub use crate::options::WssOptions;
 
 /// Why a TLS configuration could not be built.
 #[derive(Debug)]
