@@ -1,13 +1,15 @@
 //! Endpoint strings as a caller passes them to bind/connect: the URI split,
 //! then every transport's address parser (tcp resolution for bind and
 //! connect, v4 and v6, with source parts; the connect syntax check; accept
-//! filter masks; ipc paths; udp addresses; SOCKS targets and proxy
+//! filter masks; ipc paths; udp addresses; ws/wss host and path; SOCKS
+//! targets and proxy
 //! values). Fuzz builds of zmqrs never ask DNS, so names fail fast.
 #![no_main]
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
 use zmqrs::transport::{ipc, parse_uri, socks, tcp, tcp_address, udp, Protocol};
+use zmqrs::ws::WsEndpoint;
 
 fn address(proto: Protocol, addr: &str) {
     match proto {
@@ -30,6 +32,15 @@ fn address(proto: Protocol, addr: &str) {
                 }
             }
         }
+        Protocol::Ws | Protocol::Wss => {
+            if let Ok(ep) = WsEndpoint::parse(addr, proto == Protocol::Wss) {
+                for (bind, v6) in [(true, false), (false, true)] {
+                    if let Ok(a) = tcp::resolve(&ep.authority, bind, v6) {
+                        std::hint::black_box(ep.bound_uri(&a.addr));
+                    }
+                }
+            }
+        }
         Protocol::Inproc => {}
     }
 }
@@ -42,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         address(proto, addr);
     }
     // The same text as each transport's address, and as option values.
-    for proto in [Protocol::Tcp, Protocol::Ipc, Protocol::Udp] {
+    for proto in [Protocol::Tcp, Protocol::Ipc, Protocol::Udp, Protocol::Ws] {
         address(proto, s);
     }
     let _ = socks::parse_proxy_address(s);
