@@ -16,7 +16,7 @@ use crate::endpoint::EndpointPair;
 use crate::msg::Message;
 use crate::pipe::Pipe;
 use crate::ws::StreamEngine;
-use crate::zmtp::adapter::{Adapter, Inbound};
+use crate::zmtp::adapter::{Adapter, Check, Inbound};
 use crate::zmtp::engine::EngineError;
 
 /// A connection ZMTP runs on.
@@ -140,21 +140,26 @@ impl Io<'_> {
         }
         while stalled.is_none() {
             match engine.next_msg(now) {
-                Ok(Some(m)) => match adapter.inbound(m) {
-                    Inbound::Deliver(m) => {
-                        pushed = true;
-                        match pipe.as_mut() {
-                            Some(p) => {
-                                if let Err(m) = p.write(m) {
-                                    *stalled = Some(m);
-                                }
+                Ok(Some(m)) => {
+                    let m = match adapter.check(&m) {
+                        Check::Deliver => m,
+                        Check::Skip => continue,
+                        Check::Transform => match adapter.inbound(m) {
+                            Inbound::Deliver(m) => m,
+                            Inbound::Skip => continue,
+                            Inbound::Error => return Round::Failed(engine.protocol_error()),
+                        },
+                    };
+                    pushed = true;
+                    match pipe.as_mut() {
+                        Some(p) => {
+                            if let Err(m) = p.write(m) {
+                                *stalled = Some(m);
                             }
-                            None => *stalled = Some(m),
                         }
+                        None => *stalled = Some(m),
                     }
-                    Inbound::Skip => {}
-                    Inbound::Error => return Round::Failed(engine.protocol_error()),
-                },
+                }
                 Ok(None) => break,
                 Err(e) => return Round::Failed(e),
             }

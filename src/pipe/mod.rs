@@ -136,6 +136,10 @@ pub(crate) struct Pipe {
     out_active: bool,
     hwm: i32,
     lwm: i32,
+    /// Whole messages to read before the next credit goes back: the
+    /// countdown form of libzmq's `msgs_read % lwm == 0` (no division per
+    /// message).
+    credit_in: u64,
     in_hwm_boost: i32,
     out_hwm_boost: i32,
     msgs_read: u64,
@@ -192,6 +196,7 @@ pub(crate) fn pipepair(hwms: [i32; 2], conflate: [bool; 2]) -> (Pipe, Pipe) {
         out_active: true,
         hwm: hwm_out,
         lwm: compute_lwm(hwm_in),
+        credit_in: compute_lwm(hwm_in).max(1) as u64,
         in_hwm_boost: -1,
         out_hwm_boost: -1,
         msgs_read: 0,
@@ -275,6 +280,7 @@ impl Pipe {
 
     /// Reads the next message. `None` when the queue is empty (the end then
     /// waits for `ActivateRead`) or the stream has ended.
+    #[inline]
     pub fn read(&mut self) -> Option<Message> {
         if !self.in_active {
             return None;
@@ -301,14 +307,19 @@ impl Pipe {
             self.msgs_read += 1;
             // Credit goes back every LWM messages (libzmq also re-sends it on
             // other frames; only whole messages change what the writer sees).
-            if self.lwm > 0 && self.msgs_read % self.lwm as u64 == 0 {
-                self.send_to_peer(PipeCommand::ActivateWrite(self.msgs_read));
+            if self.lwm > 0 {
+                self.credit_in -= 1;
+                if self.credit_in == 0 {
+                    self.credit_in = self.lwm as u64;
+                    self.send_to_peer(PipeCommand::ActivateWrite(self.msgs_read));
+                }
             }
         }
         Some(msg)
     }
 
     /// Whether a message can be written now (not terminating, below HWM).
+    #[inline]
     pub fn check_write(&mut self) -> bool {
         if !self.out_active || self.state != State::Active {
             return false;
@@ -322,6 +333,7 @@ impl Pipe {
 
     /// Writes a frame; gives it back when the pipe is full or terminating.
     /// Frames with MORE stay private to this end until the last frame.
+    #[inline]
     pub fn write(&mut self, msg: Message) -> Result<(), Message> {
         if !self.check_write() {
             return Err(msg);
@@ -330,6 +342,7 @@ impl Pipe {
         Ok(())
     }
 
+    #[inline]
     fn write_unchecked(&mut self, msg: Message) {
         let more = msg.more();
         let is_routing_id = msg.is_routing_id();
@@ -338,8 +351,10 @@ impl Pipe {
                 if more {
                     self.partial.push(msg);
                 } else {
-                    for part in self.partial.drain(..) {
-                        w.write(part);
+                    if !self.partial.is_empty() {
+                        for part in self.partial.drain(..) {
+                            w.write(part);
+                        }
                     }
                     w.write(msg);
                 }
@@ -358,6 +373,7 @@ impl Pipe {
     }
 
     /// Publishes what was written; wakes the reader if it was asleep.
+    #[inline]
     pub fn flush(&mut self) {
         if self.state == State::TermAckSent {
             return;
@@ -548,6 +564,10 @@ impl Pipe {
             out = 0;
         }
         self.lwm = compute_lwm(inh);
+        if self.lwm > 0 {
+            let lwm = self.lwm as u64;
+            self.credit_in = lwm - self.msgs_read % lwm;
+        }
         self.hwm = out;
     }
 

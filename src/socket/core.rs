@@ -22,6 +22,10 @@ use crate::msg::{flags, Message};
 use crate::options::Options;
 use crate::pipe::{Pipe, PipeEvent, PipeSink};
 
+/// How many receives may pass without a look at the mailbox while messages
+/// keep arriving (libzmq's inbound_poll_rate).
+const INBOUND_POLL_RATE: u32 = 100;
+
 impl SocketCore {
     /// A new socket of `socket_type` registered in `ctx` under `id`.
     pub(crate) fn new(
@@ -48,6 +52,7 @@ impl SocketCore {
             ctx_terminated: false,
             idle: true,
             send_cmd_tick: 0,
+            recv_ticks: 0,
             last_endpoint: String::new(),
             last_attached: None,
             udp_attach: false,
@@ -270,6 +275,21 @@ impl SocketCore {
     /// `zmq_msg_recv`.
     pub(crate) fn recv(&mut self, flags_: i32) -> Result<Message> {
         self.term_check()?;
+        // As libzmq, a receive that finds a message looks at the mailbox
+        // only once every INBOUND_POLL_RATE receives: while messages keep
+        // coming, the commands that matter (credit, activation) are not
+        // urgent, and an empty pipe sends us to the mailbox anyway.
+        self.recv_ticks += 1;
+        if self.recv_ticks >= INBOUND_POLL_RATE {
+            self.recv_ticks = 0;
+            self.process_commands(Wait::No)?;
+        }
+        match self.pattern.recv(&mut self.pipes, &self.options) {
+            Ok(m) => return Ok(self.got(m)),
+            Err(Error::EAGAIN) => {}
+            Err(e) => return Err(e),
+        }
+        self.recv_ticks = 0;
         self.process_commands(Wait::No)?;
         match self.pattern.recv(&mut self.pipes, &self.options) {
             Ok(m) => return Ok(self.got(m)),

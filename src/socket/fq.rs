@@ -49,7 +49,11 @@ impl FairQueue {
             if let Some(msg) = pipes.get(p).read() {
                 self.more = msg.more();
                 if !self.more {
-                    self.current = (self.current + 1) % self.set.active;
+                    // No division per message: current < active always.
+                    self.current += 1;
+                    if self.current >= self.set.active {
+                        self.current = 0;
+                    }
                 }
                 return Some((msg, p));
             }

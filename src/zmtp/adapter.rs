@@ -29,6 +29,17 @@ pub(crate) enum Inbound {
     Error,
 }
 
+/// The verdict of [`Adapter::check`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Hand the frame to the socket as it is.
+    Deliver,
+    /// Drop it.
+    Skip,
+    /// Run it through [`Adapter::inbound`] (DISH joins frames).
+    Transform,
+}
+
 /// libzmq's req_session_t: a reply is [request id,] empty delimiter, body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ReqState {
@@ -63,6 +74,27 @@ impl Adapter {
     pub fn reset(&mut self) {
         self.req = ReqState::Bottom;
         self.dish.reset();
+    }
+
+    /// What to do with a frame the engine decoded, judged in place: every
+    /// socket type but DISH only lets a frame through or drops it, and the
+    /// frame need not move for that (this runs once per received message).
+    #[inline]
+    pub fn check(&mut self, m: &Message) -> Check {
+        match self.socket_type {
+            ZMQ_DISH => return Check::Transform,
+            ZMQ_RADIO if !radio_accepts_from_wire(m) => return Check::Skip,
+            _ => {}
+        }
+        if m.flags() & (flags::SUBSCRIBE | flags::CANCEL) != 0
+            && !matches!(self.socket_type, ZMQ_PUB | ZMQ_XPUB)
+        {
+            return Check::Skip;
+        }
+        if self.socket_type == ZMQ_REQ && !self.req_check(m) {
+            return Check::Skip;
+        }
+        Check::Deliver
     }
 
     /// A frame the engine decoded.
