@@ -54,8 +54,18 @@ fn client_task(ctx: zmqrs::Context, endpoint: String, name: String) -> usize {
 }
 
 fn server_worker(ctx: zmqrs::Context, worker_nbr: usize) {
-    let worker = ctx.socket(zmqrs::DEALER).expect("worker socket");
-    worker.connect("inproc://backend").expect("worker connect");
+    // A worker that starts late may find the context terminated already:
+    // then it has nothing to do.
+    let worker = match ctx.socket(zmqrs::DEALER) {
+        Ok(worker) => worker,
+        Err(zmqrs::Error::ETERM) => return,
+        Err(e) => panic!("worker {worker_nbr}: {e}"),
+    };
+    match worker.connect("inproc://backend") {
+        Ok(()) => {}
+        Err(zmqrs::Error::ETERM) => return,
+        Err(e) => panic!("worker {worker_nbr}: {e}"),
+    }
     loop {
         // [client id][request]: no empty frame between DEALER and ROUTER.
         let identity = match worker.recv_msg(0) {

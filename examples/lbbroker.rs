@@ -75,7 +75,11 @@ fn main() {
 
     let mut free_workers: VecDeque<Vec<u8>> = VecDeque::new();
     let mut replies_left = NBR_CLIENTS;
-    while replies_left > 0 {
+    // The broker also waits for every worker's READY: a worker that started
+    // after the last reply would otherwise meet a terminated context while
+    // setting up its socket.
+    let mut workers_unseen = NBR_WORKERS;
+    while replies_left > 0 || workers_unseen > 0 {
         let mut items = [
             backend.as_poll_item(zmqrs::POLLIN),
             frontend.as_poll_item(zmqrs::POLLIN),
@@ -88,7 +92,9 @@ fn main() {
             let mut parts = backend.recv_multipart(0).expect("backend recv");
             let worker_id = parts.remove(0);
             free_workers.push_back(worker_id.clone());
-            if parts.len() == 4 {
+            if parts.len() == 2 {
+                workers_unseen -= 1;
+            } else {
                 let client_id = parts.remove(1);
                 println!(
                     "broker: {} answered {}",
