@@ -92,6 +92,7 @@ mod api;
 mod command;
 pub mod constants;
 mod ctx;
+pub mod diag;
 mod endpoint;
 mod error;
 #[cfg(fuzzing)]

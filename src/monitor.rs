@@ -106,6 +106,7 @@ impl Monitor {
 
     /// Posts an event with any number of values (version 2 carries them all).
     pub fn event_values(&self, event: u64, values: &[u64], ep: &EndpointPair) {
+        crate::diag::monitor_event(event, values, ep);
         let mut state = self.state.lock();
         if let Some(feed) = state.feed.as_mut() {
             if feed.events & event != 0 {

@@ -26,6 +26,7 @@ pub(crate) unsafe fn ctx_of<'a>(ctx: *mut c_void) -> Option<&'a Context> {
 entry! {
     /// Creates a new 0MQ context.
     fn zmq_ctx_new() -> *mut c_void {
+        crate::stderr_log::init_from_env();
         CONTEXTS.alloc(Context::new())
     }
 }
@@ -135,6 +136,7 @@ entry! {
         if io_threads < 0 {
             return fail(Error::EINVAL, std::ptr::null_mut());
         }
+        crate::stderr_log::init_from_env();
         let c = Context::new();
         let _ = c.set_io_threads(io_threads);
         CONTEXTS.alloc(c)

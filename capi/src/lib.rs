@@ -82,6 +82,7 @@ mod handle;
 mod message;
 mod poll;
 mod socket;
+mod stderr_log;
 mod util;
 
 pub use consts::*;

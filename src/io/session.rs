@@ -538,6 +538,32 @@ impl Session {
             }
         }
         self.zap_close();
+        if log::log_enabled!(target: crate::diag::CONNECTION, log::Level::Info) {
+            let errno = self.io_errno;
+            let phase = if handshaking {
+                "handshake"
+            } else {
+                "heartbeat"
+            };
+            match reason {
+                _ if reason != e.reason => {
+                    crate::diag::disconnected(&conn.pair, format_args!("connected to itself"))
+                }
+                ErrorReason::Connection if errno == libc::EPIPE => {
+                    crate::diag::disconnected(&conn.pair, format_args!("closed by the peer"))
+                }
+                ErrorReason::Connection => crate::diag::disconnected(
+                    &conn.pair,
+                    format_args!("{} (errno {errno})", crate::error::strerror(errno)),
+                ),
+                ErrorReason::Protocol => {
+                    crate::diag::disconnected(&conn.pair, format_args!("protocol error"))
+                }
+                ErrorReason::Timeout => {
+                    crate::diag::disconnected(&conn.pair, format_args!("{phase} timed out"))
+                }
+            }
+        }
         if reason != ErrorReason::Protocol && handshaking {
             let errno = if reason == ErrorReason::Timeout {
                 libc::ETIMEDOUT

@@ -135,6 +135,9 @@ impl Dist {
                     if original.is_none() {
                         original = Some(back);
                     }
+                    if !pipes.peek(p).check_hwm() {
+                        crate::diag::hwm_drop(pipes.peek(p).endpoint());
+                    }
                     // The pipe is full or gone: out of this message and of
                     // the active set until it is activated again.
                     let idx = self.set.index(p);

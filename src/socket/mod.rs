@@ -76,6 +76,8 @@ pub(crate) struct SocketCore {
     idle: bool,
     /// When `send` last looked at the mailbox, in [`crate::util::ticks`].
     send_cmd_tick: u64,
+    /// Receives since `recv` last looked at the mailbox (libzmq's `_ticks`).
+    recv_ticks: u32,
     last_endpoint: String,
     /// The pipe attached last (PEER's zmq_connect_peer reports its id).
     last_attached: Option<PipeIdx>,

@@ -313,6 +313,9 @@ impl Pattern for Router {
                     }
                 }
                 Err(_dropped) => {
+                    if !pipes.peek(p).check_hwm() {
+                        crate::diag::hwm_drop(pipes.peek(p).endpoint());
+                    }
                     pipes.get(p).rollback();
                     self.current_out = None;
                 }
