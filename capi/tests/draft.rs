@@ -85,22 +85,20 @@ fn draft_api_follows_the_feature() {
     for t in 12..=20 {
         assert!(out.contains(&format!("type {t} ok\n")), "type {t}:\n{out}");
     }
-    // glibc's strerror(EINVAL).
-    let einval = "Invalid argument";
-    for option in zmqrs::options::STABLE_BUILD_REFUSES {
-        let got = option_result(&out, ROUTER, option);
-        if draft {
-            continue;
-        }
-        assert_eq!(
-            (got.0.as_str(), got.1.as_str()),
-            (einval, einval),
-            "option {option}"
-        );
-    }
     if draft {
         let got = option_result(&out, ROUTER, 97 /* ZMQ_ROUTER_NOTIFY */);
         assert_eq!((got.0.as_str(), got.1.as_str()), ("ok", "ok"));
+    } else {
+        // glibc's strerror(EINVAL).
+        let einval = "Invalid argument";
+        for option in zmqrs::options::STABLE_BUILD_REFUSES {
+            let got = option_result(&out, ROUTER, option);
+            assert_eq!(
+                (got.0.as_str(), got.1.as_str()),
+                (einval, einval),
+                "option {option}"
+            );
+        }
     }
     // Draft options a stable libzmq takes all the same.
     for option in [
