@@ -201,8 +201,9 @@ pub const ZMQ_ROUTER_BEHAVIOR: i32 = ZMQ_ROUTER_MANDATORY;
 #[cfg(zmq_draft_api)]
 pub use draft::*;
 
-/// The draft API of libzmq 4.3.5: always built here; the cfg puts these
-/// behind ZMQ_BUILD_DRAFT_API in include/zmq.h, as in libzmq's header.
+/// The draft API of libzmq 4.3.5: always here (the cfg is always set, see
+/// build.rs); it puts these behind ZMQ_BUILD_DRAFT_API in include/zmq.h, as
+/// in libzmq's header.
 #[cfg(zmq_draft_api)]
 mod draft {
     use super::*;

@@ -22,6 +22,47 @@ pub const CURVE_KEYSIZE_Z85: usize = 40;
 /// Whether this build supports the CURVE mechanism.
 pub const HAVE_CURVE: bool = true;
 
+/// The draft options that a libzmq 4.3.5 built without the draft API (its
+/// release tarballs' default, and every distribution's build) refuses with
+/// EINVAL, to set and to read. Its other draft options (ZMQ_ZAP_ENFORCE_DOMAIN,
+/// ZMQ_LOOPBACK_FASTPATH, ZMQ_METADATA, ZMQ_MULTICAST_LOOP,
+/// ZMQ_XPUB_MANUAL_LAST_VALUE, ZMQ_SOCKS_USERNAME/PASSWORD,
+/// ZMQ_ONLY_FIRST_SUBSCRIBE, ZMQ_RECONNECT_STOP, ZMQ_TOPICS_COUNT) and its
+/// draft socket types work in such a build too, so they are not listed.
+///
+/// The Rust API always has the draft API; the C ABI (capi) refuses these
+/// when it is built without its `draft` feature.
+pub const STABLE_BUILD_REFUSES: [i32; 22] = [
+    ZMQ_ROUTER_NOTIFY,
+    ZMQ_IN_BATCH_SIZE,
+    ZMQ_OUT_BATCH_SIZE,
+    ZMQ_WSS_KEY_PEM,
+    ZMQ_WSS_CERT_PEM,
+    ZMQ_WSS_TRUST_PEM,
+    ZMQ_WSS_HOSTNAME,
+    ZMQ_WSS_TRUST_SYSTEM,
+    ZMQ_HELLO_MSG,
+    ZMQ_DISCONNECT_MSG,
+    ZMQ_PRIORITY,
+    ZMQ_BUSY_POLL,
+    ZMQ_HICCUP_MSG,
+    ZMQ_XSUB_VERBOSE_UNSUBSCRIBE,
+    ZMQ_NORM_MODE,
+    ZMQ_NORM_UNICAST_NACK,
+    ZMQ_NORM_BUFFER_SIZE,
+    ZMQ_NORM_SEGMENT_SIZE,
+    ZMQ_NORM_BLOCK_SIZE,
+    ZMQ_NORM_NUM_PARITY,
+    ZMQ_NORM_NUM_AUTOPARITY,
+    ZMQ_NORM_PUSH,
+];
+
+/// Whether a libzmq built without the draft API refuses this option
+/// ([`STABLE_BUILD_REFUSES`]).
+pub fn draft_only(option: i32) -> bool {
+    STABLE_BUILD_REFUSES.contains(&option)
+}
+
 /// Socket options (libzmq's `options_t`).
 #[derive(Clone, Debug)]
 pub struct Options {

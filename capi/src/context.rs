@@ -80,7 +80,7 @@ entry! {
 
 entry! {
     /// Sets a context option of any size (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_ctx_set_ext(
         context: *mut c_void,
         option: c_int,
@@ -99,7 +99,7 @@ entry! {
 
 entry! {
     /// Reads a context option of any size (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_ctx_get_ext(
         context: *mut c_void,
         option: c_int,

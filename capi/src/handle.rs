@@ -67,6 +67,7 @@ pub(crate) const CTX_TAG: u32 = 0xabad_cafe;
 /// Tag of a live socket handle.
 pub(crate) const SOCKET_TAG: u32 = 0xbadd_ecaf;
 /// Tag of a live poller handle.
+#[cfg(feature = "draft")]
 pub(crate) const POLLER_TAG: u32 = 0xcafe_babe;
 /// Tag of a live timer set handle.
 pub(crate) const TIMERS_TAG: u32 = 0xcafe_dada;

@@ -20,7 +20,7 @@
 /// ```ignore
 /// entry! {
 ///     /// Doc comment, copied into zmq.h.
-///     #[cfg(zmq_draft_api)]
+///     #[cfg(feature = "draft")]
 ///     fn zmq_name(arg: *mut c_void, n: c_int) -> c_int {
 ///         body
 ///     }

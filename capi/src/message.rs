@@ -102,7 +102,7 @@ entry! {
 
 entry! {
     /// Initialises a message with a copy of `size` bytes at `buf` (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_msg_init_buffer(msg: *mut zmq_msg_t, buf: *const c_void, size: usize) -> c_int {
         if msg.is_null() || (buf.is_null() && size != 0) {
             return fail(Error::EFAULT, -1);
@@ -288,7 +288,7 @@ entry! {
 
 entry! {
     /// Sets the routing id of a message for SERVER/PEER sockets (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_msg_set_routing_id(msg: *mut zmq_msg_t, routing_id: u32) -> c_int {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         match unsafe { live(msg) } {
@@ -300,7 +300,7 @@ entry! {
 
 entry! {
     /// The routing id of a message received on a SERVER/PEER socket (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_msg_routing_id(msg: *mut zmq_msg_t) -> u32 {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         unsafe { live(msg) }.map_or(0, |m| m.routing_id())
@@ -309,7 +309,7 @@ entry! {
 
 entry! {
     /// Sets the group of a RADIO message (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_msg_set_group(msg: *mut zmq_msg_t, group: *const c_char) -> c_int {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         let Some(m) = (unsafe { live(msg) }) else {
@@ -329,7 +329,7 @@ entry! {
 
 entry! {
     /// The group of a DISH message, "" if none (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_msg_group(msg: *mut zmq_msg_t) -> *const c_char {
         // SAFETY: msg is NULL or the caller's zmq_msg_t.
         match unsafe { live(msg) } {

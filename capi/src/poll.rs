@@ -1,15 +1,19 @@
 //! Polling: `zmq_poll`, `zmq_ppoll` and the draft `zmq_poller_*` API.
 
 use std::ffi::{c_int, c_long, c_short, c_void};
+#[cfg(feature = "draft")]
 use std::ptr;
 
+#[cfg(feature = "draft")]
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use zmqrs::Error;
 
+#[cfg(feature = "draft")]
 use zmqrs::util::sync::{Mutex, MutexGuard};
 
 use crate::fail;
+#[cfg(feature = "draft")]
 use crate::handle::{Pool, POLLER_TAG};
 use crate::socket::{sock_of, SockHandle};
 
@@ -26,7 +30,7 @@ pub struct zmq_pollitem_t {
 }
 
 /// An event reported by `zmq_poller_wait` (DRAFT).
-#[cfg(zmq_draft_api)]
+#[cfg(feature = "draft")]
 #[repr(C)]
 pub struct zmq_poller_event_t {
     pub socket: *mut c_void,
@@ -132,7 +136,7 @@ entry! {
     /// zmq_poll with a signal mask applied while waiting (DRAFT). The mask is
     /// swapped in around the wait; a signal that arrives just before the wait
     /// starts is seen at the next one.
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_ppoll(
         items: *mut zmq_pollitem_t,
         nitems: c_int,
@@ -157,6 +161,7 @@ entry! {
     }
 }
 
+#[cfg(feature = "draft")]
 fn zmqrs_errno() -> c_int {
     // SAFETY: __errno_location returns the calling thread's errno slot.
     unsafe { *libc::__errno_location() }
@@ -166,10 +171,12 @@ fn zmqrs_errno() -> c_int {
 
 /// The pollers, each behind a lock: a poller is meant for one thread, but
 /// two threads that share one anyway must not be able to corrupt it.
+#[cfg(feature = "draft")]
 pub(crate) static POLLERS: Pool<Mutex<Poller>> = Pool::new(POLLER_TAG);
 
 /// One registered socket (a socket handle, checked through the pool at
 /// each use) or descriptor (`socket` NULL).
+#[cfg(feature = "draft")]
 #[derive(Clone, Copy)]
 struct Entry {
     socket: *mut c_void,
@@ -179,6 +186,7 @@ struct Entry {
 }
 
 /// What a poller handle holds.
+#[cfg(feature = "draft")]
 pub(crate) struct Poller {
     entries: Vec<Entry>,
     /// An epoll descriptor over the sockets' signals, made on demand for
@@ -190,6 +198,7 @@ pub(crate) struct Poller {
 // socket handles, only ever used after a check through the socket pool, and
 // user data, never dereferenced, only handed back. Neither ties the poller
 // to a thread.
+#[cfg(feature = "draft")]
 unsafe impl Send for Poller {}
 
 /// The poller behind a handle, locked, or EFAULT (NULL, destroyed or not a
@@ -197,6 +206,7 @@ unsafe impl Send for Poller {}
 ///
 /// # Safety
 /// No thread destroys this poller while the result is in use.
+#[cfg(feature = "draft")]
 unsafe fn poller_of<'a>(p: *mut c_void) -> Option<MutexGuard<'a, Poller>> {
     // SAFETY: forwarded contract: no concurrent release of this handle.
     match unsafe { POLLERS.get(p) } {
@@ -208,6 +218,7 @@ unsafe fn poller_of<'a>(p: *mut c_void) -> Option<MutexGuard<'a, Poller>> {
     }
 }
 
+#[cfg(feature = "draft")]
 fn check_events(events: c_short) -> bool {
     let all = (zmqrs::POLLIN | zmqrs::POLLOUT | zmqrs::POLLERR | zmqrs::POLLPRI).bits();
     events & !all == 0
@@ -215,7 +226,7 @@ fn check_events(events: c_short) -> bool {
 
 entry! {
     /// A new poller (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_new() -> *mut c_void {
         POLLERS.alloc(Mutex::new(Poller {
             entries: Vec::new(),
@@ -226,7 +237,7 @@ entry! {
 
 entry! {
     /// Frees a poller and sets `*poller_p` to NULL (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_destroy(poller_p: *mut *mut c_void) -> c_int {
         if poller_p.is_null() {
             return fail(Error::EFAULT, -1);
@@ -248,7 +259,7 @@ entry! {
 
 entry! {
     /// Number of registered sockets and descriptors (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_size(poller: *mut c_void) -> c_int {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         unsafe { poller_of(poller) }.map_or(-1, |p| p.entries.len() as c_int)
@@ -257,7 +268,7 @@ entry! {
 
 entry! {
     /// Registers a socket (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_add(
         poller: *mut c_void,
         s: *mut c_void,
@@ -290,7 +301,7 @@ entry! {
 
 entry! {
     /// Changes a registered socket's events (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_modify(poller: *mut c_void, s: *mut c_void, events: c_short) -> c_int {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(mut p) = (unsafe { poller_of(poller) }) else {
@@ -315,7 +326,7 @@ entry! {
 
 entry! {
     /// Unregisters a socket (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_remove(poller: *mut c_void, s: *mut c_void) -> c_int {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(mut p) = (unsafe { poller_of(poller) }) else {
@@ -337,7 +348,7 @@ entry! {
 
 entry! {
     /// Registers a file descriptor (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_add_fd(
         poller: *mut c_void,
         fd: zmq_fd_t,
@@ -369,7 +380,7 @@ entry! {
 
 entry! {
     /// Changes a registered descriptor's events (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_modify_fd(poller: *mut c_void, fd: zmq_fd_t, events: c_short) -> c_int {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(mut p) = (unsafe { poller_of(poller) }) else {
@@ -397,7 +408,7 @@ entry! {
 
 entry! {
     /// Unregisters a descriptor (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_remove_fd(poller: *mut c_void, fd: zmq_fd_t) -> c_int {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(mut p) = (unsafe { poller_of(poller) }) else {
@@ -422,7 +433,7 @@ entry! {
 
 entry! {
     /// Waits for one event (DRAFT); 0 on success, -1 with EAGAIN on timeout.
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_wait(
         poller: *mut c_void,
         event: *mut zmq_poller_event_t,
@@ -450,7 +461,7 @@ entry! {
 entry! {
     /// Waits for up to `n_events` events (DRAFT); returns how many, -1 with
     /// EAGAIN on timeout.
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_wait_all(
         poller: *mut c_void,
         events: *mut zmq_poller_event_t,
@@ -543,7 +554,7 @@ entry! {
     /// A descriptor that becomes readable when a thread-safe socket in the
     /// poller may have events (DRAFT). As in libzmq, only pollers holding a
     /// thread-safe socket have one; otherwise EINVAL.
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_poller_fd(poller: *mut c_void, fd: *mut zmq_fd_t) -> c_int {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(mut p) = (unsafe { poller_of(poller) }) else {

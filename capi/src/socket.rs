@@ -147,6 +147,13 @@ pub(crate) unsafe fn sock_of<'a>(s: *mut c_void) -> Option<&'a SockHandle> {
     sock
 }
 
+/// Whether this build refuses the option as a libzmq built without the
+/// draft API does (EINVAL, to set and to read): always false with the
+/// `draft` feature.
+fn refused_draft_option(option: c_int) -> bool {
+    !cfg!(feature = "draft") && zmqrs::options::draft_only(option)
+}
+
 /// A C string argument as UTF-8 (EINVAL for NULL; invalid UTF-8 is replaced).
 unsafe fn str_arg<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
     if p.is_null() {
@@ -196,6 +203,9 @@ entry! {
         let Some(sock) = (unsafe { sock_of(s) }) else {
             return -1;
         };
+        if refused_draft_option(option) {
+            return fail(Error::EINVAL, -1);
+        }
         // SAFETY: the caller passes optvallen readable bytes at optval.
         let value = unsafe { crate::util::bytes(optval, optvallen) };
         rc(sock.run(|s| s.setsockopt_raw(option, value)))
@@ -216,6 +226,9 @@ entry! {
         };
         if optvallen.is_null() {
             return fail(Error::EFAULT, -1);
+        }
+        if refused_draft_option(option) {
+            return fail(Error::EINVAL, -1);
         }
         // SAFETY: non-null pointer to the buffer size.
         let len = unsafe { *optvallen };
@@ -492,15 +505,33 @@ entry! {
     /// Reports this socket's connection events to a PAIR socket bound at the
     /// inproc endpoint `addr` (NULL stops monitoring).
     fn zmq_socket_monitor(s: *mut c_void, addr: *const c_char, events: c_int) -> c_int {
-        // SAFETY: same contract as zmq_socket_monitor_versioned.
-        unsafe { zmq_socket_monitor_versioned(s, addr, events as u32 as u64, 1, ZMQ_PAIR) }
+        // SAFETY: forwarded contract.
+        unsafe { monitor(s, addr, events as u32 as u64, 1, ZMQ_PAIR) }
     }
+}
+
+/// zmq_socket_monitor and its draft variant: `s` is any pointer (the pool
+/// checks it), `addr` NULL or a NUL-terminated string.
+unsafe fn monitor(
+    s: *mut c_void,
+    addr: *const c_char,
+    events: u64,
+    event_version: c_int,
+    type_: c_int,
+) -> c_int {
+    // SAFETY: any pointer; the pool checks it (handle.rs).
+    let Some(sock) = (unsafe { sock_of(s) }) else {
+        return -1;
+    };
+    // SAFETY: addr is NULL or a NUL-terminated string.
+    let a = unsafe { str_arg(addr) };
+    rc(sock.run(|s| s.monitor_versioned(a.as_deref(), events, event_version, type_)))
 }
 
 entry! {
     /// Monitoring with an event format version (1 or 2) and a PAIR, PUB or
     /// PUSH monitor socket (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_socket_monitor_versioned(
         s: *mut c_void,
         addr: *const c_char,
@@ -508,20 +539,15 @@ entry! {
         event_version: c_int,
         type_: c_int,
     ) -> c_int {
-        // SAFETY: any pointer; the pool checks it (handle.rs).
-        let Some(sock) = (unsafe { sock_of(s) }) else {
-            return -1;
-        };
-        // SAFETY: addr is NULL or a NUL-terminated string.
-        let a = unsafe { str_arg(addr) };
-        rc(sock.run(|s| s.monitor_versioned(a.as_deref(), events, event_version, type_)))
+        // SAFETY: forwarded contract.
+        unsafe { monitor(s, addr, events, event_version, type_) }
     }
 }
 
 entry! {
     /// Asks every pipe for a ZMQ_EVENT_PIPES_STATS monitor event (DRAFT):
     /// EINVAL unless the monitor asked for those events, EAGAIN without pipes.
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_socket_monitor_pipes_stats(s: *mut c_void) -> c_int {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
@@ -531,6 +557,7 @@ entry! {
     }
 }
 
+#[cfg(feature = "draft")]
 unsafe fn group_fn(s: *mut c_void, group: *const c_char, join: bool) -> c_int {
     // SAFETY: any pointer; the pool checks it (handle.rs).
     let Some(sock) = (unsafe { sock_of(s) }) else {
@@ -546,7 +573,7 @@ unsafe fn group_fn(s: *mut c_void, group: *const c_char, join: bool) -> c_int {
 
 entry! {
     /// Joins a group (DISH sockets, DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_join(s: *mut c_void, group: *const c_char) -> c_int {
         // SAFETY: forwarded contract.
         unsafe { group_fn(s, group, true) }
@@ -555,7 +582,7 @@ entry! {
 
 entry! {
     /// Leaves a group (DISH sockets, DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_leave(s: *mut c_void, group: *const c_char) -> c_int {
         // SAFETY: forwarded contract.
         unsafe { group_fn(s, group, false) }
@@ -565,7 +592,7 @@ entry! {
 entry! {
     /// Connects a PEER socket and returns the routing id of the new peer, 0 on
     /// error (DRAFT; ENOTSUP for other socket types).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_connect_peer(s: *mut c_void, addr: *const c_char) -> u32 {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
@@ -599,7 +626,7 @@ entry! {
 entry! {
     /// ZMQ_POLLOUT if the ROUTER peer with this routing id can take a message,
     /// else 0; -1 with EHOSTUNREACH for an unknown peer (DRAFT).
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_socket_get_peer_state(
         s: *mut c_void,
         routing_id: *const c_void,

@@ -81,6 +81,11 @@ entry! {
         }
         // SAFETY: the caller passes a NUL-terminated string.
         let c = unsafe { CStr::from_ptr(capability) }.to_string_lossy();
+        // The Rust API always has the draft API; this library only when
+        // built with it (bindings such as pyzmq decide by this answer).
+        if c == "draft" {
+            return cfg!(feature = "draft") as c_int;
+        }
         zmqrs::has(&c).unwrap_or(false) as c_int
     }
 }

@@ -231,9 +231,22 @@ fn statements(text: &str) -> Vec<String> {
     out
 }
 
-/// libzmq's functions (all of them: draft included).
+/// libzmq's functions in a build like the library under test: with the
+/// draft ones when it has the draft API (`--features draft`), else without.
 fn libzmq_functions(dir: &Path) -> BTreeSet<String> {
-    function_names(&preprocessed(libzmq_include(), true, dir))
+    function_names(&preprocessed(
+        libzmq_include(),
+        cfg!(feature = "draft"),
+        dir,
+    ))
+}
+
+/// libzmq's draft functions: what a build without the draft API must not
+/// export (libzmq built that way does not).
+fn libzmq_draft_functions(dir: &Path) -> BTreeSet<String> {
+    let all = function_names(&preprocessed(libzmq_include(), true, dir));
+    let stable = function_names(&preprocessed(libzmq_include(), false, dir));
+    all.difference(&stable).cloned().collect()
 }
 
 fn show(set: impl IntoIterator<Item = String>) -> String {
@@ -520,9 +533,8 @@ fn c_and_cxx_programs_link_every_function_and_run() {
         fs::write(&src, link_program(&functions, compiler == "g++")).expect("write source");
         let exe = dir.join(format!("{file}.bin"));
         let mut cmd = Command::new(compiler);
-        cmd.args([std, "-Wall", "-Werror", "-DZMQ_BUILD_DRAFT_API", "-I"])
-            .arg(our_include())
-            .arg(&src);
+        cmd.args([std, "-Wall", "-Werror", "-I"]).arg(our_include());
+        draft_flag(&mut cmd, cfg!(feature = "draft")).arg(&src);
         run(cmd.arg("-o").arg(&exe).arg(library()));
         let needed = run(Command::new("objdump").arg("-p").arg(&exe));
         assert!(
@@ -562,6 +574,17 @@ fn library_exports_every_function_with_soname() {
         lib.display(),
         show(missing)
     );
+    if !cfg!(feature = "draft") {
+        let draft = libzmq_draft_functions(&dir);
+        assert!(draft.len() >= 20, "only {} draft functions", draft.len());
+        let stray: Vec<String> = draft.intersection(&exported).cloned().collect();
+        assert!(
+            stray.is_empty(),
+            "{} is built without the draft API but exports: [{}]",
+            lib.display(),
+            show(stray)
+        );
+    }
     let dynamic = run(Command::new("objdump").arg("-p").arg(lib));
     let soname = dynamic
         .lines()

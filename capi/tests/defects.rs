@@ -199,7 +199,8 @@ int main(void) {
 /// Defect 7: a zmq_poll interrupted by a signal returned -1/EINTR but left
 /// the previous call's revents in place, so a program that looks at them
 /// (the Guide's clone server does) saw a stale POLLIN. libzmq zeroes every
-/// revents first; zmq_ppoll likewise, and zmq_poller_wait clears its event.
+/// revents first; zmq_ppoll likewise, and zmq_poller_wait clears its event
+/// (those two are draft API: checked in the draft build).
 #[test]
 fn interrupted_poll_leaves_no_stale_revents() {
     let dir = scratch("eintr");
@@ -242,6 +243,7 @@ int main(void) {
     int rc = zmq_poll(items, 2, 5000);
     printf("poll %d %s %d %d\n", rc, errno == EINTR ? "EINTR" : "?", items[0].revents, items[1].revents);
     items[0].revents = items[1].revents = ZMQ_POLLIN;
+#ifdef ZMQ_BUILD_DRAFT_API
     arm();
     rc = zmq_ppoll(items, 2, 5000, NULL);
     printf("ppoll %d %s %d %d\n", rc, errno == EINTR ? "EINTR" : "?", items[0].revents, items[1].revents);
@@ -252,14 +254,17 @@ int main(void) {
     rc = zmq_poller_wait(poller, &ev, 5000);
     printf("poller %d %s %d\n", rc, errno == EINTR ? "EINTR" : "?", ev.socket == NULL && ev.user_data == NULL && ev.events == 0);
     zmq_poller_destroy(&poller);
+#endif
     zmq_close(s);
     zmq_ctx_term(ctx);
     return 0;
 }
 "#,
     );
-    assert_eq!(
-        run_c(&exe, &soname_dir(&dir)),
+    let expected = if cfg!(feature = "draft") {
         "poll -1 EINTR 0 0\nppoll -1 EINTR 0 0\npoller -1 EINTR 1\n"
-    );
+    } else {
+        "poll -1 EINTR 0 0\n"
+    };
+    assert_eq!(run_c(&exe, &soname_dir(&dir)), expected);
 }

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Inputs: src/constants.rs (the numbers) and capi/src (types and
-//! functions). Items marked `#[cfg(zmq_draft_api)]` land behind
+//! functions). Items marked `#[cfg(zmq_draft_api)]` (constants) or
+//! `#[cfg(feature = "draft")]` (functions, types) land behind
 //! `ZMQ_BUILD_DRAFT_API`. cbindgen does not expand macros, so capi/src is
 //! first copied with its own `macro_rules!` invocations expanded (see
 //! header/expand.rs). tests/abi.rs checks the result against libzmq's header.

@@ -90,6 +90,11 @@ pub fn library() -> &'static Path {
         cmd.args(["build", "-p", "zmq-capi", "--target-dir"])
             .arg(target_dir)
             .current_dir(root_dir());
+        // The library of the same build as this test: with the draft API
+        // or without.
+        if cfg!(feature = "draft") {
+            cmd.args(["--features", "draft"]);
+        }
         match profile.as_str() {
             "debug" => {}
             "release" => {
@@ -128,26 +133,20 @@ fn test_name() -> String {
         .unwrap_or_else(|| "test".into())
 }
 
-/// Compiles a C program against our zmq.h (with the draft API) and links it
-/// to the library under test; returns the executable.
+/// Compiles a C program against our zmq.h (with the draft API when the
+/// library under test has it) and links it to the library under test;
+/// returns the executable.
 pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     fs::write(&src, source).expect("write source");
     let exe = dir.join(name);
     let mut cmd = Command::new("gcc");
-    cmd.args([
-        "-std=gnu11",
-        "-Wall",
-        "-Werror",
-        "-DZMQ_BUILD_DRAFT_API",
-        "-pthread",
-        "-I",
-    ])
-    .arg(our_include())
-    .arg(&src)
-    .arg("-o")
-    .arg(&exe)
-    .arg(library());
+    cmd.args(["-std=gnu11", "-Wall", "-Werror", "-pthread", "-I"])
+        .arg(our_include());
+    if cfg!(feature = "draft") {
+        cmd.arg("-DZMQ_BUILD_DRAFT_API");
+    }
+    cmd.arg(&src).arg("-o").arg(&exe).arg(library());
     run(&mut cmd);
     exe
 }
