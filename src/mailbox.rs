@@ -9,14 +9,22 @@
 //! readable exactly when commands arrived after the owner last drained the
 //! mailbox (libzmq's edge-triggered contract). For I/O threads the signal is
 //! the `mio::Waker` of their poll loop.
+//!
+//! A thread-safe socket (CLIENT, SERVER, ...) may have several threads
+//! blocked on it at once, and whichever of them processes the commands
+//! clears the signal: the others would sleep through it. So its mailbox
+//! also carries an [`EventCount`] that every raised signal notifies: the
+//! blocked threads wait on that, each wakes, and each looks again (libzmq's
+//! condition-variable broadcast of its `mailbox_safe_t`).
 
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::sys::Signaler;
+use crate::sys::{EventCount, Signaler};
 
 /// What wakes the owner.
 pub(crate) enum Signal {
@@ -41,6 +49,8 @@ pub(crate) struct Mailbox<C> {
     /// was raised spares the owner a read of the eventfd each time it arms.
     state: AtomicU8,
     signal: Signal,
+    /// Thread-safe sockets: notified whenever the signal is raised.
+    waiters: Option<Arc<EventCount>>,
 }
 
 impl<C> Mailbox<C> {
@@ -53,12 +63,26 @@ impl<C> Mailbox<C> {
             rx,
             state: AtomicU8::new(ARMED),
             signal,
+            waiters: None,
         }
     }
 
     /// A socket mailbox with an eventfd signal.
     pub fn with_fd() -> io::Result<Mailbox<C>> {
         Ok(Mailbox::new(Signal::Fd(Signaler::new()?)))
+    }
+
+    /// The mailbox of a thread-safe socket: an eventfd signal, and an event
+    /// count notified with it for the threads blocked on the socket.
+    pub fn with_fd_and_waiters() -> io::Result<Mailbox<C>> {
+        let mut m = Mailbox::with_fd()?;
+        m.waiters = Some(Arc::new(EventCount::new()));
+        Ok(m)
+    }
+
+    /// The event count of a thread-safe socket's mailbox.
+    pub fn waiters(&self) -> Option<&Arc<EventCount>> {
+        self.waiters.as_ref()
     }
 
     /// Queues a command; raises the signal if the owner is idle.
@@ -75,6 +99,9 @@ impl<C> Mailbox<C> {
                 Signal::Waker(w) => {
                     let _ = w.wake();
                 }
+            }
+            if let Some(w) = &self.waiters {
+                w.notify();
             }
         }
     }
@@ -164,5 +191,23 @@ mod tests {
         assert!(m.arm());
         m.send(5);
         assert!(m.wait(Some(Duration::ZERO)).unwrap());
+    }
+
+    #[test]
+    fn raised_signal_notifies_the_waiters() {
+        let m: Mailbox<u32> = Mailbox::with_fd_and_waiters().unwrap();
+        let ec = Arc::clone(m.waiters().unwrap());
+        let key = ec.key();
+        m.send(1);
+        assert_ne!(ec.key(), key);
+        // Signalled already: a second command neither signals nor notifies.
+        let key = ec.key();
+        m.send(2);
+        assert_eq!(ec.key(), key);
+        while m.try_recv().is_some() {}
+        assert!(m.arm());
+        m.send(3);
+        assert_ne!(ec.key(), key);
+        assert!(Mailbox::<u32>::with_fd().unwrap().waiters().is_none());
     }
 }

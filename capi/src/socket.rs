@@ -3,9 +3,10 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use zmqrs::util::sync::{Mutex, MutexGuard};
+use zmqrs::util::sync::{EventCount, Mutex};
 use zmqrs::{Error, Message, Socket};
 
 use crate::constants::*;
@@ -18,80 +19,118 @@ pub(crate) static SOCKETS: Pool<SockHandle> = Pool::new(SOCKET_TAG);
 
 /// What a socket handle holds. Thread-safe socket types (CLIENT, SERVER,
 /// ...) may be used from several threads at once: every call then holds
-/// `lock`, and a blocking call waits for the socket's signal with the lock
-/// released, so that other threads can send or receive meanwhile.
+/// the lock of `shared`, and a blocking call waits with the lock released,
+/// so that other threads can send or receive meanwhile.
 pub(crate) struct SockHandle {
     socket: Socket,
-    lock: Option<Mutex<()>>,
+    shared: Option<Shared>,
+}
+
+/// What a thread-safe socket's handle adds.
+struct Shared {
+    /// Held around every use of the socket.
+    lock: Mutex<()>,
+    /// Notified whenever commands arrive for the socket (by the mailbox,
+    /// see zmqrs's mailbox.rs) and after every call that may have changed
+    /// what a blocked thread waits for (`SockHandle::run`). Every blocked
+    /// thread sleeps on it, so none depends on a wake-up that another
+    /// thread may consume (libzmq's condition variable broadcast).
+    waiters: Arc<EventCount>,
 }
 
 // SAFETY: a handle is shared between threads only for thread-safe socket
-// types, and then every access to `socket` happens while holding `lock`
-// (see `run`), which orders those accesses; other types are used by one
-// thread at a time, as libzmq requires of them.
+// types, and then every access to `socket` happens while holding the lock
+// of `shared` (see `locked`), which orders those accesses; other types are
+// used by one thread at a time, as libzmq requires of them.
 unsafe impl Sync for SockHandle {}
-
-/// Longest a blocked call on a thread-safe socket sleeps before looking
-/// again: another thread may have consumed the wake-up it waited for.
-const SHARED_WAIT_SLICE: Duration = Duration::from_millis(10);
 
 impl SockHandle {
     fn new(socket: Socket) -> SockHandle {
-        let lock = socket.is_thread_safe().then(|| Mutex::new(()));
-        SockHandle { socket, lock }
-    }
-
-    fn guard(&self) -> Option<MutexGuard<'_, ()>> {
-        self.lock.as_ref().map(|l| l.lock())
+        let shared = match socket.command_waiters() {
+            Some(waiters) if socket.is_thread_safe() => Some(Shared {
+                lock: Mutex::new(()),
+                waiters,
+            }),
+            _ => None,
+        };
+        SockHandle { socket, shared }
     }
 
     /// Runs `f` on the socket, holding the lock of a thread-safe socket.
-    pub(crate) fn run<T>(&self, f: impl FnOnce(&Socket) -> T) -> T {
-        let _g = self.guard();
+    #[inline]
+    fn locked<T>(&self, f: impl FnOnce(&Socket) -> T) -> T {
+        let _g = self.shared.as_ref().map(|sh| sh.lock.lock());
         f(&self.socket)
+    }
+
+    /// Runs `f` on the socket, holding the lock of a thread-safe socket;
+    /// then wakes the threads blocked on it, if any: `f` may have processed
+    /// commands or changed options, peers or endpoints that they wait for
+    /// (an inproc connect attaches its pipe without a command, for one).
+    pub(crate) fn run<T>(&self, f: impl FnOnce(&Socket) -> T) -> T {
+        let r = self.locked(f);
+        if let Some(sh) = &self.shared {
+            if sh.waiters.has_waiters() {
+                sh.waiters.notify();
+            }
+        }
+        r
     }
 
     /// A blocking (unless `flags` says otherwise) operation. On a
     /// thread-safe socket it is tried without blocking under the lock, and
-    /// the wait for progress happens outside the lock.
+    /// the wait for progress happens outside the lock, on the socket's
+    /// event count: read its key, try, and on EAGAIN sleep until commands
+    /// arrived after that key was read. Every blocked thread is woken by
+    /// every arrival and looks again, so none sleeps while another thread
+    /// has processed the command it waited for.
     fn blocking<T>(
         &self,
         flags: c_int,
         timeo_opt: c_int,
         mut op: impl FnMut(&Socket, c_int) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        if self.lock.is_none() || flags & ZMQ_DONTWAIT != 0 {
-            return self.run(|s| op(s, flags));
-        }
-        let (timeo, fd) = self.run(|s| {
-            let mut b = [0u8; 4];
-            let t = s
-                .getsockopt_raw(timeo_opt, &mut b)
-                .map(|_| i32::from_ne_bytes(b))
-                .unwrap_or(-1);
-            (t, s.raw_fd().unwrap_or(-1))
-        });
-        let deadline = (timeo >= 0).then(|| Instant::now() + Duration::from_millis(timeo as u64));
+        let Some(sh) = self.shared.as_ref().filter(|_| flags & ZMQ_DONTWAIT == 0) else {
+            return self.locked(|s| op(s, flags));
+        };
+        let flags = flags | ZMQ_DONTWAIT;
+        // Known after the first try that could not go ahead: `Some(None)`
+        // is no limit.
+        let mut deadline: Option<Option<Instant>> = None;
         loop {
-            match self.run(|s| op(s, flags | ZMQ_DONTWAIT)) {
-                Err(Error::EAGAIN) => {}
-                other => return other,
-            }
-            let mut wait = SHARED_WAIT_SLICE;
-            if let Some(d) = deadline {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(Error::EAGAIN);
+            let key = sh.waiters.key();
+            let r = self.locked(|s| {
+                let r = match op(s, flags) {
+                    // A send looks at commands at most once a millisecond
+                    // (zmqrs's core/send): the credit it waits for may be
+                    // queued but unprocessed.
+                    Err(Error::EAGAIN) => match s.process_commands() {
+                        Ok(true) => op(s, flags),
+                        Ok(false) => Err(Error::EAGAIN),
+                        Err(e) => Err(e),
+                    },
+                    other => other,
+                };
+                if matches!(r, Err(Error::EAGAIN)) && deadline.is_none() {
+                    let mut b = [0u8; 4];
+                    let timeo = s
+                        .getsockopt_raw(timeo_opt, &mut b)
+                        .map(|_| i32::from_ne_bytes(b))
+                        .unwrap_or(-1);
+                    deadline = Some(
+                        (timeo >= 0).then(|| Instant::now() + Duration::from_millis(timeo as u64)),
+                    );
                 }
-                wait = wait.min(left);
+                r
+            });
+            if !matches!(r, Err(Error::EAGAIN)) {
+                return r;
             }
-            let mut pfd = [libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            }];
-            // SAFETY: pfd is a live array of one pollfd.
-            unsafe { libc::poll(pfd.as_mut_ptr(), 1, wait.as_millis().max(1) as c_int) };
+            let limit = deadline.flatten();
+            if limit.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::EAGAIN);
+            }
+            sh.waiters.wait(key, limit);
         }
     }
 

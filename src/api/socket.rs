@@ -416,6 +416,27 @@ impl Socket {
         self.with(|s| Ok(s.fd()))
     }
 
+    /// Processes the commands that other threads queued for this socket
+    /// (pipe activations, new peers, the context's termination) without
+    /// waiting; returns whether there were any. ETERM once the context is
+    /// terminating.
+    ///
+    /// Blocking calls do this themselves; it is for a caller that waits on
+    /// its own, as the C API does for the thread-safe types.
+    pub fn process_commands(&self) -> Result<bool> {
+        self.with(|s| s.process_pending())
+    }
+
+    /// For the thread-safe (draft) socket types: the event count that is
+    /// notified whenever commands arrive for this socket, so that several
+    /// threads can wait for them at once without one thread consuming the
+    /// others' wake-up. Read its key, try the operation with
+    /// [`DONTWAIT`](crate::DONTWAIT) (after [`Socket::process_commands`]),
+    /// and on EAGAIN wait with that key. `None` for the other types.
+    pub fn command_waiters(&self) -> Option<std::sync::Arc<crate::util::sync::EventCount>> {
+        self.with(|s| Ok(s.waiters().cloned())).ok().flatten()
+    }
+
     /// Whether this is one of the thread-safe (draft) socket types.
     pub fn is_thread_safe(&self) -> bool {
         self.with(|s| Ok(crate::socket::is_thread_safe(s.options.socket_type)))

@@ -35,7 +35,14 @@ impl SocketCore {
         mut options: Options,
     ) -> Result<SocketCore> {
         let pattern = make_pattern(socket_type, &mut options)?;
-        let mailbox = Mailbox::with_fd().map_err(|e| Error::from_io(&e))?;
+        // Several threads may block on a thread-safe socket at once: its
+        // mailbox also wakes them all (see mailbox.rs).
+        let mailbox = if is_thread_safe(socket_type) {
+            Mailbox::with_fd_and_waiters()
+        } else {
+            Mailbox::with_fd()
+        }
+        .map_err(|e| Error::from_io(&e))?;
         let shared = Arc::new(SocketShared {
             mailbox,
             sent_seqnum: AtomicU64::new(0),

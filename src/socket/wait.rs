@@ -96,6 +96,21 @@ impl SocketCore {
         self.term_check()
     }
 
+    /// Processes the commands queued now, without waiting (and without the
+    /// throttle of `send`); returns whether there were any. A thread
+    /// blocked on a thread-safe socket calls it before each new try.
+    pub(crate) fn process_pending(&mut self) -> Result<bool> {
+        let pending = !self.shared.mailbox.is_empty();
+        self.process_commands(Wait::No)?;
+        Ok(pending)
+    }
+
+    /// The event count that wakes the threads blocked on a thread-safe
+    /// socket whenever commands arrive (`None` for the other types).
+    pub(crate) fn waiters(&self) -> Option<&std::sync::Arc<crate::sys::EventCount>> {
+        self.shared.mailbox.waiters()
+    }
+
     /// Watches the mailbox for a moment before sleeping (see
     /// [`spin_for_command`]), with senders told not to signal meanwhile:
     /// waking a sleeper nobody has yet is a wasted eventfd write and read.

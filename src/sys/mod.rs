@@ -1,5 +1,7 @@
 //! The core's only system-call layer: the eventfd signaler behind every
-//! socket mailbox (and `ZMQ_FD`), `poll(2)`, and the C library's error text.
+//! socket mailbox (and `ZMQ_FD`), `poll(2)`, and the C library's error text;
+//! and its counterpart for threads, the [`EventCount`] that wakes every
+//! thread blocked on a thread-safe socket.
 //!
 //! Everything here is a thin, checked wrapper; every `unsafe` block says why
 //! it is sound. Nothing above this module calls `libc` for these directly.
@@ -11,6 +13,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use std::sync::Mutex;
+
+mod eventcount;
+pub use eventcount::EventCount;
 
 /// Converts a `-1` return of a libc call into the thread's `io::Error`.
 macro_rules! syscall {

@@ -12,6 +12,8 @@
 use std::sync::PoisonError;
 use std::time::Duration;
 
+pub use crate::sys::EventCount;
+
 /// A mutual-exclusion lock whose `lock` cannot fail.
 #[derive(Debug, Default)]
 pub struct Mutex<T>(std::sync::Mutex<T>);
