@@ -137,7 +137,7 @@ impl SockHandle {
     /// Sends with libzmq's blocking rules; on failure the message comes back.
     #[inline]
     pub(crate) fn send(&self, m: Message, flags: c_int) -> Result<(), (Error, Message)> {
-        if self.lock.is_none() {
+        if self.shared.is_none() {
             // One thread at a time: the core blocks by itself.
             return self.socket.send_msg_or_return(m, flags);
         }
@@ -163,7 +163,7 @@ impl SockHandle {
     /// Receives with libzmq's blocking rules.
     #[inline]
     pub(crate) fn recv(&self, flags: c_int) -> Result<Message, Error> {
-        if self.lock.is_none() {
+        if self.shared.is_none() {
             return self.socket.recv_msg(flags);
         }
         self.blocking(flags, ZMQ_RCVTIMEO, |s, f| s.recv_msg(f))
