@@ -103,6 +103,7 @@ mod mailbox;
 mod monitor;
 mod msg;
 pub mod options;
+pub mod pgm;
 mod pipe;
 pub mod poll;
 mod proxy;
