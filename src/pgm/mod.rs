@@ -29,4 +29,6 @@ pub mod sender;
 pub mod wire;
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod tests;
