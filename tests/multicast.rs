@@ -1,7 +1,7 @@
 //! Reliable multicast end to end: pgm:// and epgm:// between our library
 //! and Debian's libzmq5 (built with OpenPGM) in another process, both
 //! ways, with packet loss injected so that NAKs and repairs are exercised;
-//! and between two of our own sockets.
+//! and between two of our own sockets; closing at once; libzmq's errors.
 //!
 //! Each test runs in a network namespace of its own: the test re-executes
 //! itself under `unshare -n`, then brings up `lo` with multicast and a
@@ -549,4 +549,93 @@ fn pgm_xpub_to_xsub_ours() {
     if in_netns("pgm_xpub_to_xsub_ours") {
         ours_to_ours("pgm", SocketType::XPUB, SocketType::XSUB);
     }
+}
+
+/// Sockets closed right after connect (or after one message, with the
+/// default infinite linger) end, and so does their context: a source sends
+/// what it holds and its FIN SPMs, a receiver ends at once. For both
+/// transports, as libzmq's bind fuzzer does with pgm:// endpoints.
+fn close_at_once(proto: &str) {
+    let (tx, rx) = mpsc::channel();
+    let name = proto.to_string();
+    thread::spawn(move || {
+        let proto = name;
+        let ctx = Context::new();
+        let sub = ctx.socket(SocketType::SUB).unwrap();
+        sub.connect(&endpoint(&proto, 5700)).unwrap();
+        drop(sub);
+        let publ = ctx.socket(SocketType::PUB).unwrap();
+        publ.bind(&endpoint(&proto, 5701)).unwrap();
+        drop(publ);
+        let publ = ctx.socket(SocketType::PUB).unwrap();
+        publ.connect(&endpoint(&proto, 5702)).unwrap();
+        publ.send("x", 0).unwrap();
+        drop(publ);
+        let xsub = ctx.socket(SocketType::XSUB).unwrap();
+        xsub.connect(&endpoint(&proto, 5703)).unwrap();
+        drop(xsub);
+        drop(ctx);
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{proto}: closing the sockets and the context hangs"));
+}
+
+#[test]
+fn epgm_close_at_once() {
+    if in_netns("epgm_close_at_once") {
+        close_at_once("epgm");
+    }
+}
+
+#[test]
+fn pgm_close_at_once() {
+    if in_netns("pgm_close_at_once") {
+        close_at_once("pgm");
+    }
+}
+
+/// libzmq's errors through the socket: other socket types, bad addresses,
+/// an interface that is not ours. (Parsing itself is unit-tested in
+/// src/transport/pgm.rs.) Needs no namespace: nothing gets opened.
+#[test]
+fn errors_like_libzmq() {
+    use zmqrs::Error;
+    let ctx = Context::new();
+    for proto in ["epgm", "pgm"] {
+        for t in [
+            SocketType::REQ,
+            SocketType::PUSH,
+            SocketType::PULL,
+            SocketType::DEALER,
+            SocketType::PAIR,
+        ] {
+            let s = ctx.socket(t).unwrap();
+            assert_eq!(
+                s.connect(&endpoint(proto, 5800)).unwrap_err(),
+                Error::ENOCOMPATPROTO,
+                "{proto} {t:?}"
+            );
+        }
+        let s = ctx.socket(SocketType::SUB).unwrap();
+        for bad in [
+            "127.0.0.1;239.192.1.1:0",
+            "239.192.1.1:5800",
+            "127.0.0.1;10.1.2.3:5800",
+        ] {
+            assert_eq!(
+                s.connect(&format!("{proto}://{bad}")).unwrap_err(),
+                Error::EINVAL,
+                "{proto}://{bad}"
+            );
+        }
+    }
+    // An interface address that is not ours (pgm:// without root fails
+    // earlier, on the raw socket: EPERM).
+    let s = ctx.socket(SocketType::PUB).unwrap();
+    assert_eq!(
+        s.connect("epgm://10.255.255.254;239.192.1.1:5800")
+            .unwrap_err(),
+        Error::EINVAL
+    );
 }
