@@ -104,6 +104,7 @@ mod mailbox;
 mod monitor;
 mod msg;
 pub mod options;
+pub mod pgm;
 mod pipe;
 pub mod poll;
 mod proxy;

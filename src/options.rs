@@ -74,9 +74,10 @@ pub struct Options {
     pub affinity: u64,
     /// ZMQ_ROUTING_ID: the id this socket announces to ROUTER peers (empty: none).
     pub routing_id: Vec<u8>,
-    /// ZMQ_RATE: multicast rate in kbit/s (kept, not used: no PGM).
+    /// ZMQ_RATE: multicast rate in kbit/s (PGM sources pace to it; it also
+    /// sizes the PGM windows with ZMQ_RECOVERY_IVL).
     pub rate: i32,
-    /// ZMQ_RECOVERY_IVL: multicast recovery interval in ms (kept, not used).
+    /// ZMQ_RECOVERY_IVL: how long, in ms, PGM data stays repairable.
     pub recovery_ivl: i32,
     /// ZMQ_MULTICAST_HOPS: TTL of outgoing multicast packets.
     pub multicast_hops: i32,

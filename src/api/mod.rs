@@ -22,17 +22,23 @@ pub fn version() -> (i32, i32, i32) {
 }
 
 /// Whether this library has a capability (`zmq_has`): `"ipc"`, `"curve"`,
-/// `"ws"`, `"wss"` and `"draft"` are there; `"pgm"`, `"tipc"`, `"norm"`,
+/// `"ws"`, `"wss"`, `"pgm"` and `"draft"` are there; `"tipc"`, `"norm"`,
 /// `"gssapi"`, `"vmci"` and anything else are not. Always `Some`, as in
 /// the `zmq` crate.
 ///
+/// `"pgm"` stands for both pgm:// and epgm://: libzmq has no `"epgm"`
+/// capability (Debian's libzmq5 answers no to it and yes to `"pgm"`), and
+/// applications test `"pgm"` before using either.
+///
 /// ```
 /// assert_eq!(zmqrs::has("curve"), Some(true));
+/// assert_eq!(zmqrs::has("pgm"), Some(true));
+/// assert_eq!(zmqrs::has("epgm"), Some(false));
 /// assert_eq!(zmqrs::has("gssapi"), Some(false));
 /// ```
 pub fn has(capability: &str) -> Option<bool> {
     Some(match capability {
-        "ipc" | "ws" | "wss" => true,
+        "ipc" | "ws" | "wss" | "pgm" => true,
         "curve" => crate::options::HAVE_CURVE,
         "draft" => true,
         _ => false,

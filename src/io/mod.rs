@@ -13,6 +13,7 @@ pub(crate) mod conn;
 pub(crate) mod connecter;
 pub(crate) mod engine;
 pub(crate) mod listener;
+pub(crate) mod pgm;
 pub(crate) mod session;
 pub(crate) mod session_pipes;
 pub(crate) mod stream;
@@ -54,6 +55,7 @@ pub(crate) enum IoObject {
     Listener(Box<Listener>),
     Session(Box<Session>),
     Udp(Box<udp::UdpSession>),
+    Pgm(Box<pgm::PgmSession>),
 }
 
 /// What an I/O object knows of the socket it serves.
@@ -338,6 +340,7 @@ impl IoLoop {
             IoObject::Listener(l) => l.id,
             IoObject::Session(s) => s.id,
             IoObject::Udp(u) => u.id,
+            IoObject::Pgm(p) => p.id,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -433,6 +436,17 @@ impl IoLoop {
                     Call::Timer | Call::ChildGone(_) => {}
                 }
                 (u.is_done(), None, u.id)
+            }
+            IoObject::Pgm(p) => {
+                match call {
+                    Call::Start => p.start(&mut env),
+                    Call::Io(_) | Call::Resume => p.on_io(&mut env),
+                    Call::Pipe(key, cmd) => p.on_pipe(&mut env, key, cmd),
+                    Call::Timer => p.on_timer(&mut env),
+                    Call::Term(linger) => p.on_term(&mut env, linger),
+                    Call::ChildGone(_) => {}
+                }
+                (p.is_done(), p.deadline(), p.id)
             }
         };
         let more = env.more_work;

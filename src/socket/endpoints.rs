@@ -44,6 +44,8 @@ impl SocketCore {
                 Ok(())
             }
             Protocol::Udp => self.open_udp(endpoint, addr, true),
+            // A multicast bind is a connect (libzmq: "for convenience").
+            Protocol::Pgm | Protocol::Epgm => self.open_pgm(proto, endpoint, addr),
             Protocol::Tcp | Protocol::Ipc | Protocol::Ws | Protocol::Wss => {
                 let addr = addr.to_owned();
                 match self.bind_stream(proto, &addr) {
@@ -142,7 +144,9 @@ impl SocketCore {
                     fd,
                 )
             }
-            Protocol::Inproc | Protocol::Udp => return Err(Error::EINVAL),
+            Protocol::Inproc | Protocol::Udp | Protocol::Pgm | Protocol::Epgm => {
+                return Err(Error::EINVAL)
+            }
         };
         let id = next_object_id();
         let pair = EndpointPair {
@@ -201,7 +205,9 @@ impl SocketCore {
                 };
                 (Target::Ws(ep.authority), kind)
             }
-            Protocol::Inproc | Protocol::Udp => return Err(Error::EINVAL),
+            Protocol::Inproc | Protocol::Udp | Protocol::Pgm | Protocol::Epgm => {
+                return Err(Error::EINVAL)
+            }
         };
         let single = matches!(
             self.options.socket_type,
@@ -309,6 +315,7 @@ impl SocketCore {
                 Ok(())
             }
             Protocol::Udp => self.open_udp(endpoint, addr, false),
+            Protocol::Pgm | Protocol::Epgm => self.open_pgm(proto, endpoint, addr),
             Protocol::Tcp | Protocol::Ipc | Protocol::Ws | Protocol::Wss => {
                 self.connect_stream(proto, endpoint, addr)
             }
@@ -345,6 +352,39 @@ impl SocketCore {
         });
         // libzmq reports the address without its scheme for udp.
         self.last_endpoint = last;
+        self.options.connected = true;
+        Ok(())
+    }
+
+    /// A pgm:// or epgm:// connect (or bind): the sockets open here, so
+    /// that their failure is this call's; then one I/O object and one pipe,
+    /// to which a PUB/XPUB sends everything (PGM carries no subscriptions).
+    pub(super) fn open_pgm(&mut self, proto: Protocol, uri: &str, addr: &str) -> Result<()> {
+        crate::transport::pgm::check_socket_type(self.options.socket_type)?;
+        let parsed = crate::transport::pgm::parse(addr)?;
+        let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
+        let id = next_object_id();
+        let mut session = crate::io::pgm::PgmSession::open(
+            id,
+            self.link(),
+            &self.options,
+            parsed,
+            proto == Protocol::Pgm,
+        )?;
+        let (ours, theirs) = pipepair([self.options.sndhwm, self.options.rcvhwm], [false, false]);
+        self.udp_attach = true;
+        let idx = self.attach_pipe(ours, true);
+        self.udp_attach = false;
+        session.set_pipe(theirs);
+        mailbox.send(IoCommand::Launch(IoObject::Pgm(Box::new(session))));
+        self.shared.mailbox.send(SocketCommand::Launched);
+        self.endpoints.push(Endpoint {
+            uri: uri.to_owned(),
+            child: id,
+            io,
+            pipe: Some(idx),
+        });
+        self.last_endpoint = uri.to_owned();
         self.options.connected = true;
         Ok(())
     }
@@ -397,7 +437,13 @@ impl SocketCore {
                 }
                 Ok(())
             }
-            Protocol::Tcp | Protocol::Ipc | Protocol::Udp | Protocol::Ws | Protocol::Wss => {
+            Protocol::Tcp
+            | Protocol::Ipc
+            | Protocol::Udp
+            | Protocol::Ws
+            | Protocol::Wss
+            | Protocol::Pgm
+            | Protocol::Epgm => {
                 let mut candidates = vec![endpoint.to_owned()];
                 if proto == Protocol::Tcp {
                     for bindable in [false, true] {

@@ -81,7 +81,8 @@ pub(crate) struct SocketCore {
     last_endpoint: String,
     /// The pipe attached last (PEER's zmq_connect_peer reports its id).
     last_attached: Option<PipeIdx>,
-    /// The pipe being attached leads to a udp:// endpoint.
+    /// The pipe being attached leads to a udp://, pgm:// or epgm:// endpoint
+    /// (libzmq's `subscribe_to_all`).
     udp_attach: bool,
     /// Pipes created by inproc connects, by endpoint (for zmq_disconnect).
     inprocs: Vec<(String, PipeIdx)>,

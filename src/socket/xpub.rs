@@ -124,6 +124,14 @@ impl Pattern for XPub {
         self.read_subscriptions(pipes, p);
     }
 
+    /// A pgm/epgm pipe: subscribed to everything at once (libzmq
+    /// `xpub_t::xattach_pipe` with `subscribe_to_all`), without telling the
+    /// user.
+    fn attach_subscribe_all(&mut self, pipes: &mut Pipes, opts: &mut Options, p: PipeIdx) {
+        self.attach(pipes, opts, p, true);
+        self.subs.add(b"", p);
+    }
+
     fn read_activated(&mut self, pipes: &mut Pipes, p: PipeIdx) {
         self.read_subscriptions(pipes, p);
     }

@@ -1,7 +1,8 @@
 //! Endpoint addresses: parsing `transport://address` and the per-transport
-//! address forms (tcp, ipc, inproc).
+//! address forms (tcp, ipc, inproc, udp, pgm/epgm).
 
 pub mod ipc;
+pub mod pgm;
 pub mod socks;
 pub mod tcp;
 /// Accept-filter masks (kept under their old path; they live in util).
@@ -25,6 +26,10 @@ pub enum Protocol {
     Ws,
     /// ZMTP over WebSocket over TLS.
     Wss,
+    /// PGM (RFC 3208) over raw IP (PUB, XPUB, SUB, XSUB only).
+    Pgm,
+    /// PGM encapsulated in UDP.
+    Epgm,
 }
 
 /// Splits `proto://address`, with libzmq's errors: EINVAL for a malformed
@@ -42,6 +47,8 @@ pub fn parse_uri(uri: &str) -> Result<(Protocol, &str)> {
         "udp" => Protocol::Udp,
         "ws" => Protocol::Ws,
         "wss" => Protocol::Wss,
+        "pgm" => Protocol::Pgm,
+        "epgm" => Protocol::Epgm,
         _ => return Err(Error::EPROTONOSUPPORT),
     };
     Ok((p, rest))
@@ -61,7 +68,9 @@ mod tests {
         assert_eq!(parse_uri("inproc://"), Err(Error::EINVAL));
         assert_eq!(parse_uri("://x"), Err(Error::EINVAL));
         assert_eq!(parse_uri("inproc:/x"), Err(Error::EINVAL));
-        assert_eq!(parse_uri("pgm://x"), Err(Error::EPROTONOSUPPORT));
+        assert_eq!(parse_uri("pgm://x").unwrap(), (Protocol::Pgm, "x"));
+        assert_eq!(parse_uri("epgm://x").unwrap(), (Protocol::Epgm, "x"));
+        assert_eq!(parse_uri("tipc://x"), Err(Error::EPROTONOSUPPORT));
         assert_eq!(parse_uri("ws://h:1/p").unwrap(), (Protocol::Ws, "h:1/p"));
         assert_eq!(parse_uri("wss://h:1").unwrap(), (Protocol::Wss, "h:1"));
     }

@@ -31,7 +31,9 @@
  *  zmq_has("curve")  yes  ZMQ_HAVE_CURVE; ZMQ_USE_LIBSODIUM because test_security_curve compiles
  *                         libzmq's own curve_client_tools.hpp against libsodium
  *  zmq_has("draft")  yes  ZMQ_BUILD_DRAFT_API (above)
- *  zmq_has("pgm")    no   ZMQ_HAVE_OPENPGM     (CMake: WITH_OPENPGM=OFF by default)
+ *  zmq_has("pgm")    yes  ZMQ_HAVE_OPENPGM     (CMake: WITH_OPENPGM=OFF by default, but Debian's
+ *                         libzmq5, which we replace, has it; zmqrs does pgm:// and epgm:// in
+ *                         Rust, src/pgm.  Only test_capabilities reads the macro.)
  *  zmq_has("norm")   no   ZMQ_HAVE_NORM        (CMake: WITH_NORM=OFF by default)
  *  zmq_has("vmci")   no   ZMQ_HAVE_VMCI        (CMake: WITH_VMCI=OFF by default)
  *  zmq_has("gssapi") no   HAVE_LIBGSSAPI_KRB5  (CMake 4.3.5 cannot build GSSAPI at all)
@@ -55,7 +57,8 @@
 #define ZMQ_USE_LIBSODIUM
 #define ZMQ_HAVE_WS
 #define ZMQ_HAVE_WSS
-/* not defined: ZMQ_HAVE_TIPC ZMQ_HAVE_OPENPGM ZMQ_HAVE_NORM ZMQ_HAVE_VMCI HAVE_LIBGSSAPI_KRB5 */
+#define ZMQ_HAVE_OPENPGM
+/* not defined: ZMQ_HAVE_TIPC ZMQ_HAVE_NORM ZMQ_HAVE_VMCI HAVE_LIBGSSAPI_KRB5 */
 #endif
 
 /* ---- 2. platform facts (Linux, glibc; as libzmq's CMake detects them) --------------------------- */
