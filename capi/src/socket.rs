@@ -652,7 +652,7 @@ entry! {
     /// Disconnects the peer with this routing id from a SERVER or PEER socket
     /// (DRAFT, from libzmq after 4.3.5); -1 with EHOSTUNREACH for an unknown
     /// id, ENOTSUP for other socket types.
-    #[cfg(zmq_draft_api)]
+    #[cfg(feature = "draft")]
     fn zmq_disconnect_peer(s: *mut c_void, routing_id: u32) -> c_int {
         // SAFETY: any pointer; the pool checks it (handle.rs).
         let Some(sock) = (unsafe { sock_of(s) }) else {
