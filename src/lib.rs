@@ -94,6 +94,9 @@ pub mod constants;
 mod ctx;
 mod endpoint;
 mod error;
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub mod fault;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;

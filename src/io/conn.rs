@@ -93,7 +93,12 @@ impl Conn {
             }
         }
         while stalled.is_none() {
-            match self.engine.next_msg(now) {
+            let next = self.engine.next_msg(now);
+            #[cfg(feature = "fault-injection")]
+            if let Ok(Some(m)) = &next {
+                crate::fault::on_message(m);
+            }
+            match next {
                 Ok(Some(m)) => match adapter.inbound(m) {
                     Inbound::Deliver(m) => {
                         pushed = true;
