@@ -88,6 +88,9 @@ fn session_panic(transport: &str) {
     router.set_rcvtimeo(5_000).unwrap();
     router.set_sndtimeo(5_000).unwrap();
     router.set_router_mandatory(true).unwrap();
+    // A reconnecting peer takes its routing id over from its old pipe,
+    // which may not have finished ending yet.
+    router.set_router_handover(true).unwrap();
     router
         .monitor(
             "inproc://fault-mon",
@@ -128,9 +131,9 @@ fn session_panic(transport: &str) {
     loop {
         match router.send_multipart([b"a".as_slice(), b"again"], 0) {
             Ok(()) => break,
-            Err(zmqrs::Error::EHOSTUNREACH) if Instant::now() < deadline => {
-                thread::sleep(Duration::from_millis(20))
-            }
+            // EHOSTUNREACH until it is back, EAGAIN while its old pipe
+            // is still ending.
+            Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("a never came back: {e}"),
         }
     }
@@ -138,6 +141,41 @@ fn session_panic(transport: &str) {
     round_trip(&router, &a, "a", "back");
 
     drop((a, b, c, router, mon));
+    ctx.destroy().unwrap();
+    eprintln!("child: context terminated");
+}
+
+/// The connecting side: a DEALER's session panics on a message from its
+/// ROUTER. The DEALER reports DISCONNECTED and forgets the endpoint (no
+/// reconnect: the endpoint's session is gone); connecting again works.
+fn connecter_panic(transport: &str) {
+    let mut ctx = Context::new();
+    let router = ctx.socket(SocketType::ROUTER).unwrap();
+    router.set_rcvtimeo(5_000).unwrap();
+    router.set_sndtimeo(5_000).unwrap();
+    router.set_router_handover(true).unwrap();
+    router.bind(&endpoint(transport)).unwrap();
+    let ep = router.last_endpoint().unwrap();
+    let a = dealer(&ctx, "a", &ep);
+    a.monitor("inproc://fault-mon-c", ZMQ_EVENT_DISCONNECTED)
+        .unwrap();
+    let mon = ctx.socket(SocketType::PAIR).unwrap();
+    mon.connect("inproc://fault-mon-c").unwrap();
+    round_trip(&router, &a, "a", "hello");
+    let boom = format!("boom-c-{}-{transport}", std::process::id());
+    fault::arm(Fault::MessageBody(boom.clone().into_bytes()));
+    router
+        .send_multipart([b"a".as_slice(), boom.as_bytes()], 0)
+        .unwrap();
+    wait_event(&mon, ZMQ_EVENT_DISCONNECTED, Duration::from_secs(5))
+        .expect("no DISCONNECTED for the connection whose session panicked");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while a.disconnect(&ep).is_ok() {
+        assert!(Instant::now() < deadline, "the DEALER still has {ep}");
+    }
+    a.connect(&ep).unwrap();
+    round_trip(&router, &a, "a", "again");
+    drop((a, router, mon));
     ctx.destroy().unwrap();
     eprintln!("child: context terminated");
 }
@@ -271,6 +309,7 @@ fn child() {
     let transport = transport.to_string();
     match kind {
         "session" => session_panic(&transport),
+        "connecter" => connecter_panic(&transport),
         "listener" => listener_panic(&transport),
         "reaper" => reaper_panic(&transport),
         other => panic!("unknown scenario {other}"),
@@ -300,6 +339,17 @@ fn session_panic_over_tcp_costs_one_connection() {
 #[test]
 fn session_panic_over_ipc_costs_one_connection() {
     check_session("ipc");
+}
+
+#[test]
+fn connecter_session_panic_costs_its_endpoint() {
+    for transport in ["tcp", "ipc"] {
+        let stderr = in_child(&format!("connecter/{transport}"));
+        let r = reports(&stderr);
+        assert_eq!(r.len(), 1, "one report expected:\n{stderr}");
+        assert!(r[0].ends_with("; connection closed"), "{}", r[0]);
+        assert!(stderr.contains("child: context terminated"), "{stderr}");
+    }
 }
 
 fn check_listener(transport: &str) {
