@@ -59,7 +59,7 @@ fn run_scenario(name: &str, mode: Mode) -> Option<Outcome> {
 fn limit(name: &str, mode: Mode) -> Duration {
     Duration::from_secs(match (name, mode) {
         ("soak", Mode::Long) => 900,
-        ("soak", Mode::Short) => 150,
+        ("soak", Mode::Short) => 240,
         ("inproc-race" | "ctx-storm", Mode::Long) => 1200,
         ("inproc-race" | "ctx-storm", Mode::Short) => 200,
         (_, Mode::Long) => 400,
