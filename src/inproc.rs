@@ -37,6 +37,12 @@ pub(crate) struct PendingConnection {
 struct Inner {
     endpoints: HashMap<String, InprocEndpoint>,
     pending: Vec<(String, PendingConnection)>,
+    /// The context is terminating and has abandoned the parked connects:
+    /// a connect parked from now on is abandoned at once. (A socket may
+    /// connect after `abandon_pending` ran and before it sees the context's
+    /// Stop; parking that connect left its pipe waiting forever for a
+    /// termination acknowledgement, and `zmq_ctx_term` with it.)
+    abandoned: bool,
 }
 
 /// The registry.
@@ -115,8 +121,9 @@ impl Registry {
         Some(ep.clone())
     }
 
-    /// Parks a connect until the endpoint is bound. Fails (handing the
-    /// connection back) if it was bound in the meantime.
+    /// Parks a connect until the endpoint is bound (or, once the context
+    /// abandoned its parked connects, abandons it at once). Fails (handing
+    /// the connection back) if it was bound in the meantime.
     fn pend(
         &self,
         name: &str,
@@ -126,6 +133,11 @@ impl Registry {
         if inner.endpoints.contains_key(name) {
             return Err(Box::new(pc));
         }
+        if inner.abandoned {
+            drop(inner);
+            Orphan::terminate(pc.bind_pipe);
+            return Ok(());
+        }
         inner.pending.push((name.to_owned(), pc));
         Ok(())
     }
@@ -134,7 +146,11 @@ impl Registry {
     /// parked pipe end is terminated without a socket to own it, so that
     /// the connecters' ends finish their termination handshake.
     pub fn abandon_pending(&self) {
-        let pending = std::mem::take(&mut self.inner.lock().pending);
+        let pending = {
+            let mut inner = self.inner.lock();
+            inner.abandoned = true;
+            std::mem::take(&mut inner.pending)
+        };
         for (_, pc) in pending {
             Orphan::terminate(pc.bind_pipe);
         }
@@ -319,5 +335,51 @@ impl Orphan {
 impl PipeSink for Orphan {
     fn deliver(&self, _key: u64, cmd: PipeCommand) {
         Self::process(&mut self.state.lock(), cmd);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records what is delivered to the connecter's end.
+    #[derive(Default)]
+    struct Inbox(Mutex<Vec<PipeCommand>>);
+
+    impl PipeSink for Inbox {
+        fn deliver(&self, _key: u64, cmd: PipeCommand) {
+            self.0.lock().push(cmd);
+        }
+    }
+
+    fn terminations(cmds: &[PipeCommand]) -> usize {
+        cmds.iter()
+            .filter(|c| matches!(c, PipeCommand::PipeTerm))
+            .count()
+    }
+
+    #[test]
+    fn a_connect_parked_before_termination_is_abandoned_by_it() {
+        let reg = Registry::default();
+        let ours = connect(&reg, "nobody", &Options::default(), IfUnbound::Pend).unwrap();
+        let inbox = Arc::new(Inbox::default());
+        assert_eq!(terminations(&ours.attach(inbox.clone(), 0)), 0);
+        reg.abandon_pending();
+        assert_eq!(terminations(&inbox.0.lock()), 1);
+    }
+
+    /// The storm of tests/stress (ctx-storm) hung zmq_ctx_term: a socket
+    /// connected to an unbound name after the context had abandoned the
+    /// parked connects and before the socket saw Stop; its connect stayed
+    /// parked and its pipe never finished terminating.
+    #[test]
+    fn a_connect_parked_after_termination_began_is_abandoned_at_once() {
+        let reg = Registry::default();
+        reg.abandon_pending();
+        let ours = connect(&reg, "nobody", &Options::default(), IfUnbound::Pend).unwrap();
+        let inbox = Arc::new(Inbox::default());
+        let queued = ours.attach(inbox.clone(), 0);
+        assert_eq!(terminations(&queued) + terminations(&inbox.0.lock()), 1);
+        assert!(reg.inner.lock().pending.is_empty());
     }
 }

@@ -95,6 +95,9 @@ mod ctx;
 pub mod diag;
 mod endpoint;
 mod error;
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub mod fault;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -10,6 +10,7 @@
 
 use std::io;
 use std::os::fd::RawFd;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -105,9 +106,17 @@ fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCommand>>) {
                                 poll.registry()
                                     .register(&mut SourceFd(&fd), Token(idx), Interest::READABLE)
                                     .expect("reaper cannot watch a socket mailbox");
-                                core.start_termination();
+                                // A panic closing it drops it (see `step`).
+                                let started = panic::catch_unwind(AssertUnwindSafe(|| {
+                                    core.start_termination()
+                                }));
                                 sockets[idx] = Some(core);
-                                ready.push(idx);
+                                match started {
+                                    Ok(()) => ready.push(idx),
+                                    Err(payload) => {
+                                        drop_broken(&ctx, &poll, &mut sockets[idx], payload)
+                                    }
+                                }
                             }
                             ReaperCommand::Stop => stopping = true,
                         }
@@ -121,8 +130,17 @@ fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCommand>>) {
             }
         }
         for idx in ready {
-            let done = match sockets.get_mut(idx).and_then(Option::as_mut) {
-                Some(core) => core.reap_step(),
+            let Some(slot) = sockets.get_mut(idx) else {
+                continue;
+            };
+            let done = match slot.as_mut() {
+                Some(core) => match panic::catch_unwind(AssertUnwindSafe(|| step(core))) {
+                    Ok(done) => done,
+                    Err(payload) => {
+                        drop_broken(&ctx, &poll, slot, payload);
+                        false
+                    }
+                },
                 None => false,
             };
             if done {
@@ -139,4 +157,43 @@ fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCommand>>) {
             return;
         }
     }
+}
+
+/// One step of a closed socket: process what arrived; true once finished.
+fn step(core: &mut Box<dyn Reapable>) -> bool {
+    #[cfg(feature = "fault-injection")]
+    crate::fault::on_reap(core.fd());
+    core.reap_step()
+}
+
+/// Closing the socket in `slot` panicked (a bug of ours): drop it and tell
+/// the context it is reaped, so that zmq_ctx_term does not wait for it
+/// forever. Its sessions may be left waiting for its pipes; the I/O threads
+/// stop with the context all the same. One line goes to stderr.
+fn drop_broken(
+    ctx: &Ctx,
+    poll: &Poll,
+    slot: &mut Option<Box<dyn Reapable>>,
+    payload: Box<dyn std::any::Any + Send>,
+) {
+    let Some(core) = slot.take() else {
+        return;
+    };
+    let id = core.id();
+    let fd = core.fd();
+    let _ = poll.registry().deregister(&mut SourceFd(&fd));
+    crate::io::report(&format!(
+        "internal error in the reaper closing socket {id}: {}; socket dropped",
+        crate::io::panic_text(&*payload)
+    ));
+    // Its Drop code, or the payload's, might panic too.
+    for dropped in [
+        panic::catch_unwind(AssertUnwindSafe(move || drop(payload))),
+        panic::catch_unwind(AssertUnwindSafe(move || drop(core))),
+    ] {
+        if let Err(again) = dropped {
+            std::mem::forget(again);
+        }
+    }
+    ctx.socket_reaped(id);
 }

@@ -139,7 +139,12 @@ impl Io<'_> {
             }
         }
         while stalled.is_none() {
-            match engine.next_msg(now) {
+            let next = engine.next_msg(now);
+            #[cfg(feature = "fault-injection")]
+            if let Ok(Some(m)) = &next {
+                crate::fault::on_message(m);
+            }
+            match next {
                 Ok(Some(m)) => {
                     let m = match adapter.check(&m) {
                         Check::Deliver => m,

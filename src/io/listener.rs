@@ -107,6 +107,8 @@ impl Listener {
         if self.terminating {
             return;
         }
+        #[cfg(feature = "fault-injection")]
+        crate::fault::on_accept(&self.endpoint);
         for _ in 0..256 {
             let accepted: io::Result<(socket2::Socket, bool)> = match &self.sock {
                 Some(ListenSock::Tcp(l)) => l
@@ -220,6 +222,23 @@ impl Listener {
             env.requests.push(Request::Term { id, linger });
         }
         self.check_done();
+    }
+
+    /// What the listener serves, for a report.
+    pub fn describe(&self) -> String {
+        format!("{} (listener)", self.endpoint)
+    }
+
+    /// The listener's handler panicked (a bug of ours): close it as an
+    /// unbind would (stop listening, CLOSED on the monitor, end the
+    /// sessions it accepted, then tell the socket, which forgets the
+    /// endpoint), touching no more of its state than that needs.
+    pub fn abandon(&mut self, env: &mut Env<'_>) {
+        if self.done {
+            return;
+        }
+        self.terminating = false;
+        self.on_term(env, self.options.linger);
     }
 
     /// A session this listener accepted has finished.

@@ -22,6 +22,7 @@ pub(crate) mod zap_link;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -383,6 +384,13 @@ impl IoLoop {
     }
 
     /// Runs one call on an object, then applies its requests and bookkeeping.
+    ///
+    /// A panic in the object's handler (a bug of ours) costs that object,
+    /// not the thread: it is caught here, the object is abandoned as if its
+    /// connection had failed (see [`IoObject::abandon_after`]), one line goes to
+    /// stderr, and the loop goes on serving the others. The requests it
+    /// made before panicking still apply: a listener's accepted sessions
+    /// are already its children, and a parent waits for every child.
     fn call(&mut self, idx: usize, call: Call<'_>) {
         let mut requests = Vec::new();
         let gen = self.slots[idx].gen;
@@ -400,42 +408,23 @@ impl IoLoop {
             idx,
             more_work: false,
         };
-        let (done, deadline, id) = match &mut obj {
-            IoObject::Listener(l) => {
-                match call {
-                    Call::Start => l.start(&mut env),
-                    Call::Io(_) | Call::Resume => l.on_ready(&mut env),
-                    Call::Term(linger) => l.on_term(&mut env, linger),
-                    Call::ChildGone(child) => l.child_gone(child),
-                    Call::Pipe(..) | Call::Timer => {}
+        let served = panic::catch_unwind(AssertUnwindSafe(|| obj.serve(call, &mut env)));
+        let (done, deadline, id) = match served {
+            Ok(outcome) => outcome,
+            Err(payload) => {
+                env.more_work = false;
+                match obj.abandon_after(payload, &mut env) {
+                    Some(outcome) => outcome,
+                    None => {
+                        // Closing it panicked too: leak it rather than run
+                        // more of its code, and free its slot.
+                        let id = obj.id();
+                        std::mem::forget(obj);
+                        self.forget_slot(idx, gen, id);
+                        self.apply(requests);
+                        return;
+                    }
                 }
-                (l.is_done(), None, l.id)
-            }
-            IoObject::Session(s) => {
-                match call {
-                    Call::Start => s.start(&mut env),
-                    Call::Io(ev) => s.on_io(
-                        &mut env,
-                        ev.is_readable() || ev.is_read_closed(),
-                        ev.is_writable() || ev.is_error(),
-                    ),
-                    Call::Resume => s.on_io(&mut env, false, false),
-                    Call::Pipe(key, cmd) => s.on_pipe(&mut env, key, cmd),
-                    Call::Timer => s.on_timer(&mut env),
-                    Call::Term(linger) => s.on_term(&mut env, linger),
-                    Call::ChildGone(_) => {}
-                }
-                (s.is_done(), s.deadline(), s.id)
-            }
-            IoObject::Udp(u) => {
-                match call {
-                    Call::Start => u.start(&mut env),
-                    Call::Io(_) | Call::Resume => u.on_io(&mut env),
-                    Call::Pipe(key, cmd) => u.on_pipe(&mut env, key, cmd),
-                    Call::Term(linger) => u.on_term(&mut env, linger),
-                    Call::Timer | Call::ChildGone(_) => {}
-                }
-                (u.is_done(), None, u.id)
             }
             IoObject::Pgm(p) => {
                 match call {
@@ -451,13 +440,7 @@ impl IoLoop {
         };
         let more = env.more_work;
         if done {
-            if let Some(t) = self.slots[idx].deadline.take() {
-                self.timers.remove(&(t, idx, gen));
-            }
-            self.by_id.remove(&id);
-            self.pipe_keys.retain(|_, v| *v != idx);
-            self.free.push(idx);
-            self.load.fetch_sub(1, Ordering::Relaxed);
+            self.forget_slot(idx, gen, id);
             drop(obj);
         } else {
             let slot = &mut self.slots[idx];
@@ -475,6 +458,22 @@ impl IoLoop {
                 self.ready.push_back(idx);
             }
         }
+        self.apply(requests);
+    }
+
+    /// Frees the slot of an object that has ended.
+    fn forget_slot(&mut self, idx: usize, gen: u32, id: u64) {
+        if let Some(t) = self.slots[idx].deadline.take() {
+            self.timers.remove(&(t, idx, gen));
+        }
+        self.by_id.remove(&id);
+        self.pipe_keys.retain(|_, v| *v != idx);
+        self.free.push(idx);
+        self.load.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Carries out what an object asked of its loop.
+    fn apply(&mut self, requests: Vec<Request>) {
         for r in requests {
             match r {
                 Request::Spawn(s) => {
@@ -495,6 +494,130 @@ impl IoLoop {
     }
 }
 
+impl IoObject {
+    fn id(&self) -> u64 {
+        match self {
+            IoObject::Listener(l) => l.id,
+            IoObject::Session(s) => s.id,
+            IoObject::Udp(u) => u.id,
+        }
+    }
+
+    /// Runs one call; returns whether the object is done, its next
+    /// deadline, and its id.
+    fn serve(&mut self, call: Call<'_>, env: &mut Env<'_>) -> (bool, Option<Instant>, u64) {
+        match self {
+            IoObject::Listener(l) => {
+                match call {
+                    Call::Start => l.start(env),
+                    Call::Io(_) | Call::Resume => l.on_ready(env),
+                    Call::Term(linger) => l.on_term(env, linger),
+                    Call::ChildGone(child) => l.child_gone(child),
+                    Call::Pipe(..) | Call::Timer => {}
+                }
+                (l.is_done(), None, l.id)
+            }
+            IoObject::Session(s) => {
+                match call {
+                    Call::Start => s.start(env),
+                    Call::Io(ev) => s.on_io(
+                        env,
+                        ev.is_readable() || ev.is_read_closed(),
+                        ev.is_writable() || ev.is_error(),
+                    ),
+                    Call::Resume => s.on_io(env, false, false),
+                    Call::Pipe(key, cmd) => s.on_pipe(env, key, cmd),
+                    Call::Timer => s.on_timer(env),
+                    Call::Term(linger) => s.on_term(env, linger),
+                    Call::ChildGone(_) => {}
+                }
+                (s.is_done(), s.deadline(), s.id)
+            }
+            IoObject::Udp(u) => {
+                match call {
+                    Call::Start => u.start(env),
+                    Call::Io(_) | Call::Resume => u.on_io(env),
+                    Call::Pipe(key, cmd) => u.on_pipe(env, key, cmd),
+                    Call::Term(linger) => u.on_term(env, linger),
+                    Call::Timer | Call::ChildGone(_) => {}
+                }
+                (u.is_done(), None, u.id)
+            }
+        }
+    }
+
+    /// The object's handler panicked with `payload`: reports it on stderr
+    /// (one line) and closes the object as if its connection had failed,
+    /// each kind touching no more of its possibly half-updated state than
+    /// that needs (their `abandon`). The object stays while it waits for
+    /// its pipe's termination handshake. None if closing it panicked too.
+    fn abandon_after(
+        &mut self,
+        payload: Box<dyn std::any::Any + Send>,
+        env: &mut Env<'_>,
+    ) -> Option<(bool, Option<Instant>, u64)> {
+        let what = panic_text(&*payload);
+        // Dropping the payload runs its Drop code, which might panic too.
+        if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(again);
+        }
+        let closed = panic::catch_unwind(AssertUnwindSafe(|| {
+            let (serving, closed) = match self {
+                IoObject::Listener(l) => (l.describe(), "endpoint closed"),
+                IoObject::Session(s) => (s.describe(), "connection closed"),
+                IoObject::Udp(u) => (u.describe(), "endpoint closed"),
+            };
+            report(&format!(
+                "internal error in I/O thread serving {serving}: {what}; {closed}"
+            ));
+            match self {
+                IoObject::Listener(l) => {
+                    l.abandon(env);
+                    (l.is_done(), None, l.id)
+                }
+                IoObject::Session(s) => {
+                    s.abandon(env);
+                    (s.is_done(), s.deadline(), s.id)
+                }
+                IoObject::Udp(u) => {
+                    u.abandon(env);
+                    (u.is_done(), None, u.id)
+                }
+            }
+        }));
+        match closed {
+            Ok(outcome) => Some(outcome),
+            Err(again) => {
+                report(&format!(
+                    "internal error in I/O thread: closing a broken object failed too ({}); it is leaked",
+                    panic_text(&*again)
+                ));
+                std::mem::forget(again);
+                None
+            }
+        }
+    }
+}
+
+/// The text of a panic payload, on one line.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic without a message)".to_string());
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Writes one line `zmqrs: <line>` to stderr, ignoring failure (stderr may
+/// be closed; `eprintln!` would panic then).
+pub(crate) fn report(line: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(format!("zmqrs: {line}\n").as_bytes());
+}
+
 /// How the context's background threads start (ZMQ_THREAD_* context options).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ThreadOptions {
@@ -510,9 +633,11 @@ pub(crate) struct ThreadOptions {
 
 /// Spawns a background thread named like libzmq's (`ZMQbg/<name>`, with the
 /// context's prefix), applying the context's scheduling options, with every
-/// signal blocked (see [`crate::sys::with_signals_blocked`]). A panic in
-/// a background thread aborts the process: a dead I/O thread or reaper would
-/// otherwise hang `zmq_ctx_term` forever.
+/// signal blocked (see [`crate::sys::with_signals_blocked`]). A panic that
+/// escapes a background thread aborts the process: a dead I/O thread or
+/// reaper would otherwise hang `zmq_ctx_term` forever. (A panic in one
+/// object's handler does not escape: the I/O loop and the reaper catch it
+/// and drop that object alone.)
 pub(crate) fn spawn_background<F>(
     opts: &ThreadOptions,
     name: &str,

@@ -633,6 +633,59 @@ impl Session {
         }
     }
 
+    /// What the session serves, for a report: its endpoint, and the peer's
+    /// address when connected.
+    pub fn describe(&self) -> String {
+        match &self.link {
+            Link::Up(c) if !c.pair.remote.is_empty() && c.pair.remote != self.endpoint => {
+                format!("{} (peer {})", self.endpoint, c.pair.remote)
+            }
+            _ => self.endpoint.clone(),
+        }
+    }
+
+    /// The session's handler panicked (a bug of ours): end it as if its
+    /// connection had failed, touching as little of its state as possible,
+    /// since a panic may have left it half-updated. Its connection (or
+    /// connection attempt) is closed with DISCONNECTED (or CLOSED) on the
+    /// monitor, its pipes are terminated without waiting for unread
+    /// messages, and it stays only to answer the socket's end of the pipe
+    /// termination handshake (which the socket needs to close), then tells
+    /// its parent it is gone. It does not reconnect: the socket forgets a
+    /// connect endpoint whose session ends.
+    pub fn abandon(&mut self, env: &mut Env<'_>) {
+        if self.is_done() {
+            return;
+        }
+        match std::mem::replace(&mut self.link, Link::Down) {
+            Link::Up(conn) => {
+                self.socket
+                    .monitor
+                    .event(ZMQ_EVENT_DISCONNECTED, conn.fd as u64, &conn.pair);
+                conn.close(env.registry);
+            }
+            Link::Connecting => {
+                if let Some(c) = self.connecter.as_mut() {
+                    c.abort(env, &self.options, &self.socket.monitor);
+                }
+            }
+            // Dropping the stream closes it; it was never registered.
+            Link::Accepted(_) | Link::Down => {}
+        }
+        self.connecter = None;
+        self.stalled = None;
+        self.linger_at = None;
+        self.ending = Ending::Lingering { flush: false };
+        if let Some(pipe) = self.initial_pipe.take() {
+            self.adopt_pipe(env, pipe);
+        }
+        self.zap_close();
+        self.pipes.retire_current();
+        if self.pipes.is_empty() {
+            self.finish(env);
+        }
+    }
+
     /// Ends the session: close the connection and tell the parent.
     fn finish(&mut self, env: &mut Env<'_>) {
         if self.is_done() {

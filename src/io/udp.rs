@@ -196,6 +196,32 @@ impl UdpSession {
         }
     }
 
+    /// What the session serves, for a report.
+    pub fn describe(&self) -> String {
+        format!("udp endpoint {:?}", self.addr.target)
+    }
+
+    /// The session's handler panicked (a bug of ours): close the socket and
+    /// end the pipe, as an unbind would.
+    pub fn abandon(&mut self, env: &mut Env<'_>) {
+        if self.done {
+            return;
+        }
+        if let Some(mut s) = self.sock.take() {
+            let _ = env.registry.deregister(&mut s);
+        }
+        self.unregistered = None;
+        self.pending = None;
+        if let Some(pipe) = self.initial_pipe.take() {
+            let key = env.new_pipe_key();
+            // Commands queued before attaching matter no more: it ends now.
+            let _ = pipe.attach(env.sink.clone(), key);
+            self.pipe = Some((key, pipe));
+        }
+        self.terminating = false;
+        self.on_term(env, 0);
+    }
+
     fn finish(&mut self, env: &mut Env<'_>) {
         if self.done {
             return;
