@@ -426,17 +426,6 @@ impl IoLoop {
                     }
                 }
             }
-            IoObject::Pgm(p) => {
-                match call {
-                    Call::Start => p.start(&mut env),
-                    Call::Io(_) | Call::Resume => p.on_io(&mut env),
-                    Call::Pipe(key, cmd) => p.on_pipe(&mut env, key, cmd),
-                    Call::Timer => p.on_timer(&mut env),
-                    Call::Term(linger) => p.on_term(&mut env, linger),
-                    Call::ChildGone(_) => {}
-                }
-                (p.is_done(), p.deadline(), p.id)
-            }
         };
         let more = env.more_work;
         if done {
@@ -500,6 +489,7 @@ impl IoObject {
             IoObject::Listener(l) => l.id,
             IoObject::Session(s) => s.id,
             IoObject::Udp(u) => u.id,
+            IoObject::Pgm(p) => p.id,
         }
     }
 
@@ -543,6 +533,17 @@ impl IoObject {
                 }
                 (u.is_done(), None, u.id)
             }
+            IoObject::Pgm(p) => {
+                match call {
+                    Call::Start => p.start(env),
+                    Call::Io(_) | Call::Resume => p.on_io(env),
+                    Call::Pipe(key, cmd) => p.on_pipe(env, key, cmd),
+                    Call::Timer => p.on_timer(env),
+                    Call::Term(linger) => p.on_term(env, linger),
+                    Call::ChildGone(_) => {}
+                }
+                (p.is_done(), p.deadline(), p.id)
+            }
         }
     }
 
@@ -566,6 +567,7 @@ impl IoObject {
                 IoObject::Listener(l) => (l.describe(), "endpoint closed"),
                 IoObject::Session(s) => (s.describe(), "connection closed"),
                 IoObject::Udp(u) => (u.describe(), "endpoint closed"),
+                IoObject::Pgm(p) => (p.describe(), "endpoint closed"),
             };
             report(&format!(
                 "internal error in I/O thread serving {serving}: {what}; {closed}"
@@ -582,6 +584,10 @@ impl IoObject {
                 IoObject::Udp(u) => {
                     u.abandon(env);
                     (u.is_done(), None, u.id)
+                }
+                IoObject::Pgm(p) => {
+                    p.abandon(env);
+                    (p.is_done(), p.deadline(), p.id)
                 }
             }
         }));

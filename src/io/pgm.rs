@@ -336,6 +336,34 @@ impl PgmSession {
         self.pump(env);
     }
 
+    /// What this object serves, for the one line an internal error prints.
+    pub fn describe(&self) -> String {
+        format!("multicast endpoint {}", self.id)
+    }
+
+    /// The session's handler panicked (a bug of ours): drop the sockets and
+    /// whatever the half-updated protocol state holds, and end the pipe at
+    /// once, as a close with linger 0 would.
+    pub fn abandon(&mut self, env: &mut Env<'_>) {
+        if self.done {
+            return;
+        }
+        self.deregister(env);
+        self.pending = None;
+        if let Some(pipe) = self.initial_pipe.take() {
+            let key = env.new_pipe_key();
+            // Commands queued before attaching matter no more: it ends now.
+            let _ = pipe.attach(env.sink.clone(), key);
+            self.pipe = Some((key, pipe));
+        }
+        self.terminating = true;
+        self.linger_over = true;
+        match self.pipe.as_mut() {
+            Some((_, p)) => p.terminate(false),
+            None => self.finish(env),
+        }
+    }
+
     fn deregister(&mut self, env: &mut Env<'_>) {
         for s in [self.tx.take(), self.rx.take()].into_iter().flatten() {
             let mut s = s;
