@@ -108,6 +108,7 @@ pub mod poll;
 mod proxy;
 pub mod security;
 mod socket;
+mod sync_prims;
 mod sys;
 pub mod transport;
 pub mod util;
