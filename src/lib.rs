@@ -113,6 +113,7 @@ pub mod poll;
 mod proxy;
 pub mod security;
 mod socket;
+mod sync_prims;
 mod sys;
 pub mod transport;
 pub mod util;

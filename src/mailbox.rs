@@ -10,6 +10,10 @@
 //! mailbox (libzmq's edge-triggered contract). For I/O threads the signal is
 //! the `mio::Waker` of their poll loop.
 //!
+//! The queue and the atomics come from `crate::sync_prims`: crossbeam's and
+//! std's here, models when `tests/loom` model-checks this file (see
+//! `loom_models` below).
+//!
 //! A thread-safe socket (CLIENT, SERVER, ...) may have several threads
 //! blocked on it at once, and whichever of them processes the commands
 //! clears the signal: the others would sleep through it. So its mailbox
@@ -18,12 +22,10 @@
 //! condition-variable broadcast of its `mailbox_safe_t`).
 
 use std::io;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
-
+use crate::sync_prims::{unbounded, AtomicU8, Ordering, Receiver, Sender};
 use crate::sys::{EventCount, Signaler};
 
 /// What wakes the owner.
@@ -33,6 +35,10 @@ pub(crate) enum Signal {
     /// The waker of an I/O thread's mio poll.
     Waker(mio::Waker),
 }
+
+// The order of the values matters: a sender moves the word with
+// `fetch_max(SIGNALLED)`, which must turn ARMED into SIGNALLED and leave
+// SIGNALLED and QUIET as they are.
 
 /// The owner is idle: the next sender raises the signal.
 const ARMED: u8 = 0;
@@ -57,7 +63,7 @@ impl<C> Mailbox<C> {
     /// A new mailbox. It starts armed, so that the very first command raises
     /// the signal even if the owner never looked at the mailbox.
     pub fn new(signal: Signal) -> Mailbox<C> {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = unbounded();
         Mailbox {
             tx,
             rx,
@@ -87,22 +93,40 @@ impl<C> Mailbox<C> {
 
     /// Queues a command; raises the signal if the owner is idle.
     pub fn send(&self, cmd: C) {
+        if self.queue(cmd) {
+            self.raise();
+        }
+    }
+
+    /// A sender's first half: queues `cmd` and disarms the mailbox.
+    /// Returns `true` when it found the mailbox armed, and so must raise
+    /// the signal.
+    fn queue(&self, cmd: C) -> bool {
         // The receiver lives as long as the mailbox, so sending cannot fail.
         let _ = self.tx.send(cmd);
-        if self
-            .state
-            .compare_exchange(ARMED, SIGNALLED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            match &self.signal {
-                Signal::Fd(s) => s.send(),
-                Signal::Waker(w) => {
-                    let _ = w.wake();
-                }
+        // ARMED becomes SIGNALLED; SIGNALLED and QUIET stay. fetch_max
+        // rather than a compare-and-swap because it always writes: every
+        // sender's release then reaches the owner's next `arm`, whose
+        // acquire swap reads a later value of the word, so the owner sees
+        // the command queued. A failed compare-and-swap writes nothing and
+        // releases nothing: the owner could arm, find the queue empty and
+        // sleep while this sender, having read QUIET or SIGNALLED, leaves
+        // the signal down (a lost wake-up the loom models found; x86's
+        // locked instructions happen to hide it, the language does not
+        // promise it).
+        self.state.fetch_max(SIGNALLED, Ordering::AcqRel) == ARMED
+    }
+
+    /// A sender's second half, once it disarmed the mailbox.
+    fn raise(&self) {
+        match &self.signal {
+            Signal::Fd(s) => s.send(),
+            Signal::Waker(w) => {
+                let _ = w.wake();
             }
-            if let Some(w) = &self.waiters {
-                w.notify();
-            }
+        }
+        if let Some(w) = &self.waiters {
+            w.notify();
         }
     }
 
@@ -125,9 +149,20 @@ impl<C> Mailbox<C> {
         // A sender that raises the signal after the swap sees ARMED and
         // leaves SIGNALLED behind, so the next arm clears it; its command is
         // queued before, so the emptiness check below catches it.
-        if self.state.swap(ARMED, Ordering::SeqCst) == SIGNALLED {
+        if self.state.swap(ARMED, Ordering::AcqRel) == SIGNALLED {
             if let Signal::Fd(s) = &self.signal {
-                s.recv();
+                // Exactly one raise is owed for SIGNALLED: take it back,
+                // waiting for it if its sender is between its disarm and
+                // its eventfd write. Reading too early and going on would
+                // leave the eventfd readable, when the write lands, with the
+                // mailbox armed and nothing queued: nothing would clear it,
+                // and every wait on it (a blocking call, zmq_poll, a poller
+                // of ZMQ_FD) would return at once, a busy loop until the
+                // next command. The wait is as short as that sender's next
+                // step (it holds nothing and waits for nothing in between).
+                while !s.recv() {
+                    let _ = s.wait(None);
+                }
             }
         }
         self.rx.is_empty()
@@ -160,7 +195,7 @@ impl<C> Mailbox<C> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
@@ -209,5 +244,146 @@ mod tests {
         m.send(3);
         assert_ne!(ec.key(), key);
         assert!(Mailbox::<u32>::with_fd().unwrap().waiters().is_none());
+    }
+
+    /// The owner arms between a sender's disarm and its eventfd write (the
+    /// race is forced here by running the sender's halves by hand). The
+    /// late write must not leave the eventfd readable once the owner has
+    /// drained and armed: it used to, and every later wait returned at
+    /// once with nothing to do.
+    #[test]
+    fn a_late_raise_is_still_taken_back() {
+        let m = std::sync::Arc::new(Mailbox::<u32>::with_fd().unwrap());
+        assert!(m.arm());
+        assert!(m.queue(1)); // disarmed; the write is still to come
+        let late = {
+            let m = std::sync::Arc::clone(&m);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                m.raise();
+            })
+        };
+        assert!(!m.arm()); // waits for the raise, then finds the command
+        assert_eq!(m.try_recv(), Some(1));
+        assert!(m.arm());
+        late.join().unwrap();
+        assert!(
+            !m.wait(Some(Duration::ZERO)).unwrap(),
+            "armed, empty and still signalled"
+        );
+    }
+}
+
+/// Loom models (`tests/sanitize/run loom`) of the ARMED/SIGNALLED/QUIET
+/// word, over a model of crossbeam's channel and of the eventfd
+/// (`tests/loom/sys.rs`, whose wait blocks until the signal is raised).
+/// The owner sleeps only when `arm` allows it, so a command left queued
+/// with the signal down is a deadlock loom reports, and a signal left up
+/// with nothing queued makes the owner spin, which loom reports as a model
+/// that never ends; the signal is raised at most once per arming, and is
+/// down once the owner has drained and armed.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use crate::sync_prims::Arc;
+    use loom::thread;
+
+    fn sends(m: &Mailbox<u32>) -> usize {
+        match &m.signal {
+            Signal::Fd(s) => s.sends.load(std::sync::atomic::Ordering::Relaxed),
+            Signal::Waker(_) => 0,
+        }
+    }
+
+    /// `senders` threads send `each` commands; the owner drains, arms and
+    /// sleeps until it has them all, watching the queue with `quiet` first
+    /// when `spin` is set (as a socket does before it sleeps).
+    fn owner_and_senders(senders: u32, each: u32, spin: bool) {
+        let m: Arc<Mailbox<u32>> = Arc::new(Mailbox::with_fd().unwrap());
+        let threads: Vec<_> = (0..senders)
+            .map(|s| {
+                let m = Arc::clone(&m);
+                thread::spawn(move || {
+                    for i in 0..each {
+                        m.send(s * 100 + i);
+                    }
+                })
+            })
+            .collect();
+        let want = (senders * each) as usize;
+        let mut got = Vec::new();
+        let mut armings = 1; // a new mailbox starts armed
+        while got.len() < want {
+            while let Some(c) = m.try_recv() {
+                got.push(c);
+            }
+            if got.len() == want {
+                break;
+            }
+            if spin {
+                m.quiet();
+                if !m.is_empty() {
+                    continue;
+                }
+            }
+            armings += 1;
+            if m.arm() {
+                // Sleeping: only a sender's signal can end this.
+                assert!(m.wait(None).unwrap());
+            }
+        }
+        for t in threads {
+            t.join().unwrap();
+        }
+        got.sort_unstable();
+        let mut expect: Vec<u32> = (0..senders)
+            .flat_map(|s| (0..each).map(move |i| s * 100 + i))
+            .collect();
+        expect.sort_unstable();
+        assert_eq!(got, expect, "a command lost or delivered twice");
+        assert!(m.try_recv().is_none());
+        assert!(sends(&m) <= armings, "signalled more than once per arming");
+        // Drained and armed: the signal is down (ZMQ_FD not readable).
+        assert!(m.arm());
+        assert!(
+            !m.wait(Some(Duration::ZERO)).unwrap(),
+            "armed, empty, signalled"
+        );
+    }
+
+    #[test]
+    fn loom_mailbox_one_sender() {
+        crate::explore("mailbox_one_sender", || owner_and_senders(1, 2, false));
+    }
+
+    #[test]
+    fn loom_mailbox_two_senders() {
+        crate::explore("mailbox_two_senders", || owner_and_senders(2, 1, false));
+    }
+
+    #[test]
+    fn loom_mailbox_quiet_then_arm() {
+        crate::explore("mailbox_quiet_then_arm", || owner_and_senders(1, 2, true));
+    }
+
+    #[test]
+    fn loom_mailbox_signal_before_the_owner_looks() {
+        // A new mailbox is armed: the first command raises the signal even
+        // if the owner never drained it.
+        crate::explore("mailbox_signal_before_the_owner_looks", || {
+            let m: Arc<Mailbox<u32>> = Arc::new(Mailbox::with_fd().unwrap());
+            let sender = {
+                let m = Arc::clone(&m);
+                thread::spawn(move || m.send(1))
+            };
+            assert!(m.wait(None).unwrap());
+            assert_eq!(m.try_recv(), Some(1));
+            sender.join().unwrap();
+            assert!(m.arm(), "nothing more is queued");
+            assert!(
+                !m.wait(Some(Duration::ZERO)).unwrap(),
+                "arm cleared the signal"
+            );
+        });
     }
 }

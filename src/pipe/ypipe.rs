@@ -20,15 +20,22 @@
 //!
 //! Ownership: the [`Writer`] belongs to the producing thread, the [`Reader`]
 //! to the consuming one; each touches only its own half of the state.
+//!
+//! The atomics and cells come from `crate::sync_prims`: std's here, loom's
+//! when `tests/loom` model-checks this file (see `loom_models` below).
 
-use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::Arc;
+
+use crate::sync_prims::{Arc, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
 
 /// Slots per chunk (libzmq's message_pipe_granularity).
+#[cfg(not(loom))]
 pub const CHUNK: usize = 256;
+/// Two slots under loom, so that a few items already move to a new chunk
+/// and recycle the old one.
+#[cfg(loom)]
+pub const CHUNK: usize = 2;
 
 /// Value of `published` while the reader sleeps.
 const ASLEEP: u64 = u64::MAX;
@@ -111,8 +118,10 @@ unsafe impl<T: Send> Send for Shared<T> {}
 
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
-        let w = self.writer.get_mut();
-        let r = self.reader.get_mut();
+        // SAFETY: Drop has exclusive access to both halves of the state.
+        let w = self.writer.with(|w| unsafe { &*w });
+        // SAFETY: as above.
+        let r = self.reader.with(|r| unsafe { &*r });
         let mut chunk = r.front;
         let mut pos = r.front_pos;
         for _ in r.read..w.written {
@@ -124,7 +133,7 @@ impl<T> Drop for Shared<T> {
             }
             // SAFETY: every slot between the reader's and the writer's
             // positions holds an initialised item that nobody else owns.
-            unsafe { (*(*chunk).slots[pos].get()).assume_init_drop() };
+            unsafe { (*chunk).slots[pos].with_mut(|slot| (*slot).assume_init_drop()) };
             pos += 1;
         }
         let mut chunk = r.front;
@@ -186,7 +195,14 @@ impl<T> Writer<T> {
         let shared = &*self.shared;
         // SAFETY: the writer state is only reached through this unique
         // handle, which is borrowed mutably for the whole call.
-        let w = unsafe { &mut *shared.writer.get() };
+        shared
+            .writer
+            .with_mut(|w| unsafe { Self::write_in(shared, &mut *w, value) });
+    }
+
+    /// # Safety
+    /// `w` is the writer state of `shared`, borrowed by the unique Writer.
+    unsafe fn write_in(shared: &Shared<T>, w: &mut WriterState<T>, value: T) {
         if w.back_pos == CHUNK {
             let recycled = shared.spare.swap(ptr::null_mut(), Ordering::AcqRel);
             let new = if recycled.is_null() {
@@ -205,7 +221,7 @@ impl<T> Writer<T> {
         }
         // SAFETY: this slot is past everything published, so the reader cannot
         // touch it, and it holds no live item.
-        unsafe { (*(*w.back).slots[w.back_pos].get()).write(value) };
+        unsafe { (*w.back).slots[w.back_pos].with_mut(|slot| (*slot).write(value)) };
         w.back_pos += 1;
         w.written += 1;
     }
@@ -215,7 +231,12 @@ impl<T> Writer<T> {
     pub fn flush(&mut self) -> bool {
         let shared = &*self.shared;
         // SAFETY: unique handle, as in `write`.
-        let w = unsafe { &mut *shared.writer.get() };
+        shared
+            .writer
+            .with_mut(|w| Self::flush_in(shared, unsafe { &mut *w }))
+    }
+
+    fn flush_in(shared: &Shared<T>, w: &mut WriterState<T>) -> bool {
         if w.flushed == w.written {
             return true;
         }
@@ -238,51 +259,59 @@ impl<T> Writer<T> {
 }
 
 impl<T> Reader<T> {
-    fn state(&self) -> *mut ReaderState<T> {
-        self.shared.reader.get()
+    /// Runs `f` on the reader's half of the state.
+    #[inline(always)]
+    fn with_state<R>(&mut self, f: impl FnOnce(&Shared<T>, &mut ReaderState<T>) -> R) -> R {
+        let shared = &*self.shared;
+        // SAFETY: the reader state is only reached through this unique
+        // handle, which is borrowed mutably for the whole call.
+        shared.reader.with_mut(|r| f(shared, unsafe { &mut *r }))
     }
 
     /// Whether an item can be read. When nothing is left, marks the reader
     /// asleep so that the writer's next flush asks for a wake-up.
     pub fn check_read(&mut self) -> bool {
-        // SAFETY: the reader state is only reached through this unique handle.
-        let r = unsafe { &mut *self.state() };
-        if r.read != r.limit {
-            return true;
-        }
-        match self.shared.published.compare_exchange(
-            r.read,
-            ASLEEP,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => false,
-            Err(ASLEEP) => false,
-            Err(limit) => {
-                r.limit = limit;
-                true
+        self.with_state(|shared, r| {
+            if r.read != r.limit {
+                return true;
             }
-        }
+            match shared.published.compare_exchange(
+                r.read,
+                ASLEEP,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => false,
+                Err(ASLEEP) => false,
+                Err(limit) => {
+                    r.limit = limit;
+                    true
+                }
+            }
+        })
     }
 
-    /// Pointer to the slot of the next item; call only after `check_read`.
-    fn front_slot(&mut self) -> *mut MaybeUninit<T> {
-        // SAFETY: unique handle, see check_read.
-        let r = unsafe { &mut *self.state() };
-        if r.front_pos == CHUNK {
-            // SAFETY: an item exists beyond this chunk (check_read), so the
-            // writer linked `next` before publishing it (acquire pairs with it).
-            let next = unsafe { (*r.front).next.load(Ordering::Acquire) };
-            let old = std::mem::replace(&mut r.front, next);
-            r.front_pos = 0;
-            let prev_spare = self.shared.spare.swap(old, Ordering::AcqRel);
-            if !prev_spare.is_null() {
-                // SAFETY: a spare chunk is unlinked, empty and unreferenced.
-                unsafe { Chunk::free(prev_spare) };
+    /// The slot of the next item; call only after `check_read`.
+    fn front_slot(&mut self) -> &UnsafeCell<MaybeUninit<T>> {
+        let slot = self.with_state(|shared, r| {
+            if r.front_pos == CHUNK {
+                // SAFETY: an item exists beyond this chunk (check_read), so the
+                // writer linked `next` before publishing it (acquire pairs with it).
+                let next = unsafe { (*r.front).next.load(Ordering::Acquire) };
+                let old = std::mem::replace(&mut r.front, next);
+                r.front_pos = 0;
+                let prev_spare = shared.spare.swap(old, Ordering::AcqRel);
+                if !prev_spare.is_null() {
+                    // SAFETY: a spare chunk is unlinked, empty and unreferenced.
+                    unsafe { Chunk::free(prev_spare) };
+                }
             }
-        }
-        // SAFETY: front is the reader's live chunk.
-        unsafe { (*r.front).slots[r.front_pos].get() }
+            // SAFETY: front is the reader's live chunk.
+            unsafe { ptr::addr_of!((*r.front).slots[r.front_pos]) }
+        });
+        // SAFETY: the chunk stays allocated until the reader moves past it,
+        // which needs `&mut self`, so it outlives this borrow.
+        unsafe { &*slot }
     }
 
     /// Takes the next item, if any.
@@ -290,14 +319,15 @@ impl<T> Reader<T> {
         if !self.check_read() {
             return None;
         }
-        let slot = self.front_slot();
         // SAFETY: check_read proved the slot was published and not yet read;
         // after this read the position moves past it, so it is read once.
-        let value = unsafe { (*slot).assume_init_read() };
-        // SAFETY: unique handle.
-        let r = unsafe { &mut *self.state() };
-        r.front_pos += 1;
-        r.read += 1;
+        let value = self
+            .front_slot()
+            .with(|slot| unsafe { (*slot).assume_init_read() });
+        self.with_state(|_, r| {
+            r.front_pos += 1;
+            r.read += 1;
+        });
         Some(value)
     }
 
@@ -306,13 +336,16 @@ impl<T> Reader<T> {
         if !self.check_read() {
             return None;
         }
-        let slot = self.front_slot();
-        // SAFETY: as in `read`; the item stays in place and the borrow is tied to &mut self.
-        Some(unsafe { (*slot).assume_init_ref() })
+        // SAFETY: as in `read`; the item stays in place and the borrow is
+        // tied to &mut self, so the reader cannot move past it meanwhile.
+        Some(
+            self.front_slot()
+                .with(|slot| unsafe { (*slot).assume_init_ref() }),
+        )
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
@@ -381,5 +414,147 @@ mod tests {
             }
         }
         t.join().unwrap();
+    }
+}
+
+/// Loom models (`tests/sanitize/run loom`): every interleaving of a writer
+/// and a reader, with [`CHUNK`] = 2 so that chunks fill, link and recycle.
+/// The reader sleeps when `check_read` says so and is woken only when a
+/// `flush` returns `false` (as the pipe does with its ActivateRead command),
+/// so a lost wake-up is a deadlock loom reports; every item must arrive
+/// once, in order, and every item must be dropped exactly once.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::{Condvar, Mutex};
+    use loom::thread;
+    use std::sync::atomic::AtomicUsize;
+
+    /// An item that counts its drops (std's atomic: loom need not see it).
+    struct Item(u64, std::sync::Arc<AtomicUsize>);
+
+    impl Drop for Item {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The reader's wake-up, standing in for ActivateRead through its
+    /// owner's mailbox.
+    #[derive(Default)]
+    struct Wake {
+        raised: Mutex<bool>,
+        cond: Condvar,
+    }
+
+    impl Wake {
+        fn raise(&self) {
+            *self.raised.lock().unwrap() = true;
+            self.cond.notify_one();
+        }
+
+        fn wait(&self) {
+            let mut raised = self.raised.lock().unwrap();
+            while !*raised {
+                raised = self.cond.wait(raised).unwrap();
+            }
+            *raised = false;
+        }
+    }
+
+    /// The writer writes `n` items, flushing after each index in
+    /// `flush_after` and at the end, and wakes the reader when a flush says
+    /// so; the reader reads `n` items (or `read_only` of them and then
+    /// drops its end) and sleeps whenever the queue is empty.
+    fn writer_and_reader(n: u64, flush_after: &'static [u64], read_only: Option<u64>) {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (mut w, mut r) = channel::<Item>();
+        let wake = Arc::new(Wake::default());
+        let writer = {
+            let wake = Arc::clone(&wake);
+            let drops = std::sync::Arc::clone(&drops);
+            thread::spawn(move || {
+                for i in 0..n {
+                    w.write(Item(i, std::sync::Arc::clone(&drops)));
+                    if flush_after.contains(&i) && !w.flush() {
+                        wake.raise();
+                    }
+                }
+                if !w.flush() {
+                    wake.raise();
+                }
+            })
+        };
+        let want = read_only.unwrap_or(n);
+        let mut next = 0;
+        while next < want {
+            match r.read() {
+                Some(item) => {
+                    assert_eq!(item.0, next, "items out of order, lost or repeated");
+                    next += 1;
+                }
+                // Asleep: only the writer's flush can wake us.
+                None => wake.wait(),
+            }
+        }
+        if read_only.is_none() {
+            assert!(r.peek().is_none(), "an item nobody wrote");
+        }
+        drop(r);
+        writer.join().unwrap();
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            n as usize,
+            "an item not dropped once"
+        );
+    }
+
+    #[test]
+    fn loom_ypipe_flush_per_item() {
+        crate::explore("ypipe_flush_per_item", || {
+            writer_and_reader(3, &[0, 1, 2], None)
+        });
+    }
+
+    #[test]
+    fn loom_ypipe_batches_across_chunks() {
+        // 5 items over three chunks: the first is recycled through the spare.
+        crate::explore("ypipe_batches_across_chunks", || {
+            writer_and_reader(5, &[1, 3], None)
+        });
+    }
+
+    #[test]
+    fn loom_ypipe_reader_leaves_items_behind() {
+        // The last handle to go drops what was never read, once.
+        crate::explore("ypipe_reader_leaves_items_behind", || {
+            writer_and_reader(4, &[0, 2], Some(1))
+        });
+    }
+
+    #[test]
+    fn loom_ypipe_peek_then_read() {
+        crate::explore("ypipe_peek_then_read", || {
+            let (mut w, mut r) = channel::<u64>();
+            let writer = thread::spawn(move || {
+                w.write(7);
+                w.write(8);
+                w.flush();
+                w.write(9);
+                w.flush();
+            });
+            let mut seen = Vec::new();
+            while seen.len() < 3 {
+                let peeked = r.peek().copied();
+                if let Some(v) = peeked {
+                    assert_eq!(r.read(), Some(v));
+                    seen.push(v);
+                } else {
+                    thread::yield_now();
+                }
+            }
+            assert_eq!(seen, [7, 8, 9]);
+            writer.join().unwrap();
+        });
     }
 }

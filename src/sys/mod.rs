@@ -53,9 +53,14 @@ pub fn os_strerror(raw: i32) -> &'static CStr {
     leaked
 }
 
-/// A pollable wake-up flag: a non-blocking eventfd. Readable while signalled.
+/// A pollable wake-up flag: a non-blocking eventfd in semaphore mode.
+/// Readable while signalled.
 ///
-/// Used by one reader (the mailbox owner) and any number of writers.
+/// Used by one reader (the mailbox owner) and any number of writers. Each
+/// `recv` takes back exactly one `send` (EFD_SEMAPHORE), so the owner can
+/// match the raises it is owed one for one: with a plain counter, one read
+/// could also swallow a raise that a later disarm still expects, and the
+/// mailbox's owner would then wait for it forever (see `Mailbox::arm`).
 #[derive(Debug)]
 pub struct Signaler {
     fd: OwnedFd,
@@ -65,7 +70,12 @@ impl Signaler {
     /// Creates an unsignalled signaler.
     pub fn new() -> io::Result<Signaler> {
         // SAFETY: eventfd takes no pointers; the flags are valid constants.
-        let fd = syscall!(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+        let fd = syscall!(unsafe {
+            libc::eventfd(
+                0,
+                libc::EFD_CLOEXEC | libc::EFD_NONBLOCK | libc::EFD_SEMAPHORE,
+            )
+        })?;
         // SAFETY: fd was just returned by eventfd and is owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         Ok(Signaler { fd })
@@ -76,7 +86,7 @@ impl Signaler {
         self.fd.as_raw_fd()
     }
 
-    /// Makes the fd readable.
+    /// Makes the fd readable (one more raise for `recv` to take back).
     pub fn send(&self) {
         let one: u64 = 1;
         loop {
@@ -101,7 +111,8 @@ impl Signaler {
         }
     }
 
-    /// Clears the signal; returns whether it was set.
+    /// Takes back one raise; returns whether there was one. The fd stays
+    /// readable while raises remain.
     pub fn recv(&self) -> bool {
         let mut value: u64 = 0;
         loop {
@@ -330,6 +341,9 @@ mod tests {
         assert!(!s.wait(Some(Duration::ZERO)).unwrap());
         s.send();
         s.send();
+        assert!(s.wait(Some(Duration::ZERO)).unwrap());
+        // Semaphore mode: one recv per send.
+        assert!(s.recv());
         assert!(s.wait(Some(Duration::ZERO)).unwrap());
         assert!(s.recv());
         assert!(!s.recv());
