@@ -1,14 +1,15 @@
 //! Endpoint strings as a caller passes them to bind/connect: the URI split,
 //! then every transport's address parser (tcp resolution for bind and
 //! connect, v4 and v6, with source parts; the connect syntax check; accept
-//! filter masks; ipc paths; udp addresses; ws/wss host and path; SOCKS
+//! filter masks; ipc paths; udp addresses; ws/wss host and path; pgm/epgm
+//! interface, group and port; SOCKS
 //! targets and proxy
 //! values). Fuzz builds of zmqrs never ask DNS, so names fail fast.
 #![no_main]
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use zmqrs::transport::{ipc, parse_uri, socks, tcp, tcp_address, udp, Protocol};
+use zmqrs::transport::{ipc, parse_uri, pgm, socks, tcp, tcp_address, udp, Protocol};
 use zmqrs::ws::WsEndpoint;
 
 fn address(proto: Protocol, addr: &str) {
@@ -41,6 +42,11 @@ fn address(proto: Protocol, addr: &str) {
                 }
             }
         }
+        Protocol::Pgm | Protocol::Epgm => {
+            if let Ok(a) = pgm::parse(addr) {
+                std::hint::black_box(a);
+            }
+        }
         Protocol::Inproc => {}
     }
 }
@@ -53,7 +59,13 @@ fuzz_target!(|data: &[u8]| {
         address(proto, addr);
     }
     // The same text as each transport's address, and as option values.
-    for proto in [Protocol::Tcp, Protocol::Ipc, Protocol::Udp, Protocol::Ws] {
+    for proto in [
+        Protocol::Tcp,
+        Protocol::Ipc,
+        Protocol::Udp,
+        Protocol::Ws,
+        Protocol::Epgm,
+    ] {
         address(proto, s);
     }
     let _ = socks::parse_proxy_address(s);

@@ -310,7 +310,12 @@ pub fn feed(e: &mut Engine, mut data: &[u8], now: Instant) -> Result<(), ()> {
 
 /// Touches what a session would read of a message.
 pub fn observe(m: &Message) {
-    std::hint::black_box((m.len(), m.more(), m.property("Socket-Type"), m.property("User-Id")));
+    std::hint::black_box((
+        m.len(),
+        m.more(),
+        m.property("Socket-Type"),
+        m.property("User-Id"),
+    ));
 }
 
 /// Handles events (answering ZAP as asked, sending a message once ready),
