@@ -10,6 +10,13 @@
 //! mailbox (libzmq's edge-triggered contract). For I/O threads the signal is
 //! the `mio::Waker` of their poll loop.
 //!
+//! A sender queues its command first and raises the signal after, so the
+//! owner may take the command in between: the signal then comes up for
+//! nothing, and stays up (later senders see it raised) until the owner
+//! arms again. An owner must not skip arming on such a wake-up, however
+//! idle it thinks it is: the reaper watches the eventfd edge-triggered and
+//! would never see the next command's (see [`Mailbox::is_armed`]).
+//!
 //! A thread-safe socket (CLIENT, SERVER, ...) may have several threads
 //! blocked on it at once, and whichever of them processes the commands
 //! clears the signal: the others would sleep through it. So its mailbox
@@ -87,8 +94,21 @@ impl<C> Mailbox<C> {
 
     /// Queues a command; raises the signal if the owner is idle.
     pub fn send(&self, cmd: C) {
+        self.queue(cmd);
+        self.raise();
+    }
+
+    /// The first half of [`send`](Self::send). The owner may take the
+    /// command before the second half runs: the signal is then raised for
+    /// a command already processed (see [`is_armed`](Self::is_armed)).
+    pub(crate) fn queue(&self, cmd: C) {
         // The receiver lives as long as the mailbox, so sending cannot fail.
         let _ = self.tx.send(cmd);
+    }
+
+    /// The second half of [`send`](Self::send): raises the signal if the
+    /// owner is idle.
+    pub(crate) fn raise(&self) {
         if self
             .state
             .compare_exchange(ARMED, SIGNALLED, Ordering::AcqRel, Ordering::Acquire)
@@ -131,6 +151,24 @@ impl<C> Mailbox<C> {
             }
         }
         self.rx.is_empty()
+    }
+
+    /// The wake-up word (`ARMED` 0, `SIGNALLED` 1, `QUIET` 2), for
+    /// diagnostics.
+    pub fn debug_state(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Whether the mailbox is armed with its signal clear. An owner that
+    /// armed it and has processed nothing since may skip arming again only
+    /// while this holds: a sender whose command the owner took before the
+    /// sender raised the signal (between the two halves of `send`) leaves
+    /// it raised for nothing. Left so, the signal stays up and later
+    /// senders see it raised and do not raise it again, which an owner
+    /// waiting for the signal's edge (the reaper's edge-triggered poll, a
+    /// ZMQ_FD poller) never notices: a fresh arm clears it.
+    pub fn is_armed(&self) -> bool {
+        self.state.load(Ordering::Acquire) == ARMED
     }
 
     /// Tells senders not to raise the signal: the owner is watching the
@@ -190,6 +228,32 @@ mod tests {
         assert_eq!(m.try_recv(), Some(4));
         assert!(m.arm());
         m.send(5);
+        assert!(m.wait(Some(Duration::ZERO)).unwrap());
+    }
+
+    #[test]
+    fn a_signal_raised_late_needs_a_fresh_arm() {
+        let m: Mailbox<u32> = Mailbox::with_fd().unwrap();
+        // A sender queues; the owner takes the command and arms before
+        // the sender gets to raise the signal.
+        m.queue(1);
+        assert_eq!(m.try_recv(), Some(1));
+        assert!(m.arm());
+        assert!(m.is_armed());
+        m.raise();
+        // The signal is up for a command already processed...
+        assert!(!m.is_armed());
+        assert!(m.wait(Some(Duration::ZERO)).unwrap());
+        // ...and the next sender leaves it at that: no new edge.
+        m.send(2);
+        assert!(!m.is_armed());
+        // A fresh arm clears it and finds the command.
+        assert!(!m.arm());
+        assert_eq!(m.try_recv(), Some(2));
+        assert!(m.arm());
+        assert!(m.is_armed());
+        assert!(!m.wait(Some(Duration::ZERO)).unwrap());
+        m.send(3);
         assert!(m.wait(Some(Duration::ZERO)).unwrap());
     }
 
