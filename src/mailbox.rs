@@ -14,6 +14,14 @@
 //! std's here, models when `tests/loom` model-checks this file (see
 //! `loom_models` below).
 //!
+//! A sender queues its command first and disarms the mailbox and raises
+//! the signal after, so the
+//! owner may take the command in between: the signal then comes up for
+//! nothing, and stays up (later senders see it raised) until the owner
+//! arms again. An owner must not skip arming on such a wake-up, however
+//! idle it thinks it is: the reaper watches the eventfd edge-triggered and
+//! would never see the next command's (see [`Mailbox::is_armed`]).
+//!
 //! A thread-safe socket (CLIENT, SERVER, ...) may have several threads
 //! blocked on it at once, and whichever of them processes the commands
 //! clears the signal: the others would sleep through it. So its mailbox
@@ -93,17 +101,25 @@ impl<C> Mailbox<C> {
 
     /// Queues a command; raises the signal if the owner is idle.
     pub fn send(&self, cmd: C) {
-        if self.queue(cmd) {
+        self.push(cmd);
+        if self.disarm() {
             self.raise();
         }
     }
 
-    /// A sender's first half: queues `cmd` and disarms the mailbox.
-    /// Returns `true` when it found the mailbox armed, and so must raise
-    /// the signal.
-    fn queue(&self, cmd: C) -> bool {
+    /// A sender's first step: queues `cmd`. The owner may take it before
+    /// the sender disarms the mailbox and raises the signal: the signal is
+    /// then raised for a command already processed (see
+    /// [`is_armed`](Self::is_armed)).
+    pub(crate) fn push(&self, cmd: C) {
         // The receiver lives as long as the mailbox, so sending cannot fail.
         let _ = self.tx.send(cmd);
+    }
+
+    /// A sender's second step: disarms the mailbox. Returns `true` when it
+    /// found the mailbox armed, and so must [`raise`](Self::raise) the
+    /// signal.
+    pub(crate) fn disarm(&self) -> bool {
         // ARMED becomes SIGNALLED; SIGNALLED and QUIET stay. fetch_max
         // rather than a compare-and-swap because it always writes: every
         // sender's release then reaches the owner's next `arm`, whose
@@ -117,8 +133,8 @@ impl<C> Mailbox<C> {
         self.state.fetch_max(SIGNALLED, Ordering::AcqRel) == ARMED
     }
 
-    /// A sender's second half, once it disarmed the mailbox.
-    fn raise(&self) {
+    /// A sender's last step, once it disarmed the mailbox.
+    pub(crate) fn raise(&self) {
         match &self.signal {
             Signal::Fd(s) => s.send(),
             Signal::Waker(w) => {
@@ -166,6 +182,24 @@ impl<C> Mailbox<C> {
             }
         }
         self.rx.is_empty()
+    }
+
+    /// The wake-up word (`ARMED` 0, `SIGNALLED` 1, `QUIET` 2), for
+    /// diagnostics.
+    pub fn debug_state(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Whether the mailbox is armed with its signal clear. An owner that
+    /// armed it and has processed nothing since may skip arming again only
+    /// while this holds: a sender whose command the owner took before the
+    /// sender raised the signal (between the two halves of `send`) leaves
+    /// it raised for nothing. Left so, the signal stays up and later
+    /// senders see it raised and do not raise it again, which an owner
+    /// waiting for the signal's edge (the reaper's edge-triggered poll, a
+    /// ZMQ_FD poller) never notices: a fresh arm clears it.
+    pub fn is_armed(&self) -> bool {
+        self.state.load(Ordering::Acquire) == ARMED
     }
 
     /// Tells senders not to raise the signal: the owner is watching the
@@ -229,6 +263,33 @@ mod tests {
     }
 
     #[test]
+    fn a_signal_raised_late_needs_a_fresh_arm() {
+        let m: Mailbox<u32> = Mailbox::with_fd().unwrap();
+        // A sender queues; the owner takes the command and arms before
+        // the sender gets to raise the signal.
+        m.push(1);
+        assert_eq!(m.try_recv(), Some(1));
+        assert!(m.arm());
+        assert!(m.is_armed());
+        assert!(m.disarm());
+        m.raise();
+        // The signal is up for a command already processed...
+        assert!(!m.is_armed());
+        assert!(m.wait(Some(Duration::ZERO)).unwrap());
+        // ...and the next sender leaves it at that: no new edge.
+        m.send(2);
+        assert!(!m.is_armed());
+        // A fresh arm clears it and finds the command.
+        assert!(!m.arm());
+        assert_eq!(m.try_recv(), Some(2));
+        assert!(m.arm());
+        assert!(m.is_armed());
+        assert!(!m.wait(Some(Duration::ZERO)).unwrap());
+        m.send(3);
+        assert!(m.wait(Some(Duration::ZERO)).unwrap());
+    }
+
+    #[test]
     fn raised_signal_notifies_the_waiters() {
         let m: Mailbox<u32> = Mailbox::with_fd_and_waiters().unwrap();
         let ec = Arc::clone(m.waiters().unwrap());
@@ -255,7 +316,8 @@ mod tests {
     fn a_late_raise_is_still_taken_back() {
         let m = std::sync::Arc::new(Mailbox::<u32>::with_fd().unwrap());
         assert!(m.arm());
-        assert!(m.queue(1)); // disarmed; the write is still to come
+        m.push(1);
+        assert!(m.disarm()); // the write is still to come
         let late = {
             let m = std::sync::Arc::clone(&m);
             std::thread::spawn(move || {

@@ -31,6 +31,12 @@ pub(crate) trait Reapable: Send {
     fn start_termination(&mut self);
     /// Processes the commands that arrived; true once the socket is finished.
     fn reap_step(&mut self) -> bool;
+    /// A one-line account of what the socket still waits for (printed by
+    /// the reaper for a socket that takes long to finish, when the
+    /// `ZMQRS_REAP_DEBUG` environment variable is set).
+    fn reap_state(&self) -> String {
+        String::new()
+    }
 }
 
 /// Commands for the reaper.
@@ -81,8 +87,34 @@ fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCommand>>) {
     let mut sockets: Vec<Option<Box<dyn Reapable>>> = Vec::new();
     let mut events = Events::with_capacity(64);
     let mut stopping = false;
+    // Diagnostics only (ZMQRS_REAP_DEBUG): how many scans each slot's
+    // socket has survived; one scan a second.
+    let debug = std::env::var_os("ZMQRS_REAP_DEBUG").is_some();
+    let mut ages: Vec<u32> = Vec::new();
+    let mut last_scan = std::time::Instant::now();
     loop {
-        if let Err(e) = poll.poll(&mut events, None) {
+        let timeout = debug.then(|| std::time::Duration::from_secs(1));
+        if debug && last_scan.elapsed() >= std::time::Duration::from_secs(1) {
+            last_scan = std::time::Instant::now();
+            ages.resize(sockets.len(), 0);
+            for (i, s) in sockets.iter().enumerate() {
+                match s {
+                    Some(core) => {
+                        ages[i] += 1;
+                        if ages[i] == 5 || ages[i] % 30 == 0 {
+                            eprintln!(
+                                "reaper: socket {} (slot {i}) not finished after {} s: {}",
+                                core.id(),
+                                ages[i],
+                                core.reap_state()
+                            );
+                        }
+                    }
+                    None => ages[i] = 0,
+                }
+            }
+        }
+        if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
@@ -111,6 +143,9 @@ fn run(ctx: Arc<Ctx>, mut poll: Poll, mailbox: Arc<Mailbox<ReaperCommand>>) {
                                     core.start_termination()
                                 }));
                                 sockets[idx] = Some(core);
+                                if let Some(a) = ages.get_mut(idx) {
+                                    *a = 0;
+                                }
                                 match started {
                                     Ok(()) => ready.push(idx),
                                     Err(payload) => {

@@ -216,6 +216,14 @@ pub(crate) fn pipepair(hwms: [i32; 2], conflate: [bool; 2]) -> (Pipe, Pipe) {
 }
 
 impl Pipe {
+    /// The end's termination state, for diagnostics.
+    pub fn debug_state(&self) -> String {
+        format!(
+            "{:?} delay={} in_active={} out_active={}",
+            self.state, self.delay, self.in_active, self.out_active
+        )
+    }
+
     /// Declares the owner of this end and the key it wants commands for
     /// this end addressed with. Commands the peer sent while the end had no
     /// owner are returned, to be processed now in order.

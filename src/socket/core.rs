@@ -364,4 +364,29 @@ impl SocketCore {
             && self.awaiting.is_empty()
             && self.processed_seqnum == self.shared.sent_seqnum.load(Ordering::Acquire)
     }
+
+    /// What a closing socket still waits for (diagnostics, see
+    /// [`crate::ctx::Reapable::reap_state`]).
+    pub(crate) fn reap_state(&self) -> String {
+        let pipes: Vec<String> = self
+            .pipes
+            .indices()
+            .into_iter()
+            .map(|i| self.pipes.peek(i).debug_state())
+            .collect();
+        format!(
+            "terminating={} term_acks={} pipes={:?} awaiting={:?} seqnum {}/{} mailbox state={} empty={} idle={} eventfd_readable={:?} endpoints={}",
+            self.terminating,
+            self.term_acks,
+            pipes,
+            self.awaiting,
+            self.processed_seqnum,
+            self.shared.sent_seqnum.load(Ordering::Acquire),
+            self.shared.mailbox.debug_state(),
+            self.shared.mailbox.is_empty(),
+            self.idle,
+            self.shared.mailbox.wait(Some(std::time::Duration::ZERO)).ok(),
+            self.endpoints.len(),
+        )
+    }
 }

@@ -73,6 +73,8 @@ pub(crate) struct SocketCore {
     rcvmore: bool,
     ctx_terminated: bool,
     /// The mailbox is armed and its signal cleared; nothing processed since.
+    /// Arming again may be skipped only while the mailbox still says it is
+    /// armed (a sender can raise the signal late, see `Mailbox::is_armed`).
     idle: bool,
     /// When `send` last looked at the mailbox, in [`crate::util::ticks`].
     send_cmd_tick: u64,
@@ -124,6 +126,9 @@ impl Reapable for SocketCore {
     }
     fn reap_step(&mut self) -> bool {
         SocketCore::reap_step(self)
+    }
+    fn reap_state(&self) -> String {
+        SocketCore::reap_state(self)
     }
 }
 

@@ -89,7 +89,7 @@ impl SocketCore {
                 // The signal may be raised now; the next arm clears it.
                 self.idle = false;
             }
-        } else if self.idle && self.shared.mailbox.is_empty() {
+        } else if self.idle && self.shared.mailbox.is_armed() && self.shared.mailbox.is_empty() {
             return self.term_check();
         }
         self.drain_mailbox();
@@ -125,7 +125,9 @@ impl SocketCore {
 
     /// Makes the mailbox signal the next command; `false` if one is pending.
     pub(super) fn arm(&mut self) -> bool {
-        if self.idle {
+        // A signal raised late for a command already processed must be
+        // cleared all the same (see `Mailbox::is_armed`).
+        if self.idle && self.shared.mailbox.is_armed() {
             return self.shared.mailbox.is_empty();
         }
         if self.shared.mailbox.arm() {
@@ -154,5 +156,50 @@ impl SocketCore {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ctx::Ctx;
+
+    /// The soak's stuck close: the reaper took a command (most likely a pipe's
+    /// termination acknowledgement) before its sender raised the signal,
+    /// woke on that late signal and found nothing to do. The look must
+    /// clear the signal, or the next command (the session's ChildGone)
+    /// finds it still raised, raises no new edge, and the reaper, which
+    /// polls the eventfd edge-triggered, never comes back to the socket.
+    #[test]
+    fn a_look_after_a_late_signal_clears_it() {
+        let ctx = Ctx::new();
+        let mut s = crate::socket::create(&ctx, crate::constants::ZMQ_DEALER).unwrap();
+        let shared = Arc::clone(s.shared());
+        let mb = &shared.mailbox;
+        let readable = || mb.wait(Some(Duration::ZERO)).unwrap();
+        mb.push(SocketCommand::Launched);
+        s.drain_mailbox();
+        assert!(mb.disarm());
+        mb.raise();
+        assert!(readable());
+        // The reaper's step on that edge; a user's ZMQ_EVENTS likewise.
+        s.drain_mailbox();
+        assert!(!readable());
+        mb.send(SocketCommand::Launched);
+        assert!(readable());
+        assert!(s.process_commands(Wait::No).is_ok());
+        assert!(!readable());
+        mb.push(SocketCommand::Launched);
+        assert!(s.process_commands(Wait::No).is_ok());
+        assert!(mb.disarm());
+        mb.raise();
+        assert!(s.process_commands(Wait::No).is_ok());
+        assert!(!readable());
+        mb.send(SocketCommand::Launched);
+        assert!(readable());
+        ctx.reap(Box::new(s));
+        assert!(ctx.terminate().is_ok());
     }
 }
