@@ -6,8 +6,18 @@
 use std::thread;
 
 fn worker(context: zmq::Context, endpoint: &str, worker_nbr: usize) -> usize {
-    let responder = context.socket(zmq::REP).unwrap();
-    responder.connect(endpoint).expect("worker connects");
+    // A worker that starts after the context began to terminate ends at
+    // once: socket() and connect() give ETERM then, as in libzmq.
+    let responder = match context.socket(zmq::REP) {
+        Ok(s) => s,
+        Err(zmq::Error::ETERM) => return 0,
+        Err(e) => panic!("worker {}: {}", worker_nbr, e),
+    };
+    match responder.connect(endpoint) {
+        Ok(()) => {}
+        Err(zmq::Error::ETERM) => return 0,
+        Err(e) => panic!("worker {} connects: {}", worker_nbr, e),
+    }
     let mut served = 0;
     loop {
         let request = match responder.recv_string(0) {
