@@ -1,6 +1,8 @@
 //! libzmq master's tests/test_peer_disconnect.cpp scenario, as a C program
 //! against our header and library: `zmq_disconnect_peer` (a draft function
-//! added after 4.3.5).
+//! added after 4.3.5). Draft API: it runs in the draft build (run-all's
+//! test-draft step).
+#![cfg(feature = "draft")]
 
 mod common;
 
