@@ -3,6 +3,9 @@
 //! one socket are each woken when there is something for them, so every
 //! message is received and nothing hangs. How promptly is measured by
 //! benches/perf/ts_lat (not asserted here: tests do not time things).
+//! The thread-safe types are draft API: this runs in the draft build
+//! (run-all's test-draft step).
+#![cfg(feature = "draft")]
 
 mod common;
 
