@@ -48,6 +48,9 @@ pub(crate) enum Signal {
 // `fetch_max(SIGNALLED)`, which must turn ARMED into SIGNALLED and leave
 // SIGNALLED and QUIET as they are.
 
+/// How many times (1 ms each) `arm` waits for a raise it is owed.
+const RAISE_WAITS: u32 = 200;
+
 /// The owner is idle: the next sender raises the signal.
 const ARMED: u8 = 0;
 /// A sender raised the signal; the owner has not cleared it yet.
@@ -175,9 +178,15 @@ impl<C> Mailbox<C> {
                 // and every wait on it (a blocking call, zmq_poll, a poller
                 // of ZMQ_FD) would return at once, a busy loop until the
                 // next command. The wait is as short as that sender's next
-                // step (it holds nothing and waits for nothing in between).
-                while !s.recv() {
-                    let _ = s.wait(None);
+                // step (it holds nothing and waits for nothing in between),
+                // but it is bounded all the same: should the raise never
+                // come here (a child of fork() shares the eventfd with its
+                // parent and may read it), a spurious wake-up later is a
+                // far smaller harm than an owner that never returns.
+                let mut waits = 0;
+                while !s.recv() && waits < RAISE_WAITS {
+                    waits += 1;
+                    let _ = s.wait(Some(Duration::from_millis(1)));
                 }
             }
         }
