@@ -330,9 +330,7 @@ impl SocketCore {
         let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
         let (ours, theirs) = pipepair([self.options.sndhwm, self.options.rcvhwm], [false, false]);
         // A RADIO sends everything to a udp peer: it cannot say what it joined.
-        self.udp_attach = true;
-        let idx = self.attach_pipe(ours, true);
-        self.udp_attach = false;
+        let idx = self.attach_datagram_pipe(ours);
         let id = next_object_id();
         let last = resolved.address.clone();
         let session = crate::io::udp::UdpSession::new(
@@ -343,6 +341,23 @@ impl SocketCore {
             theirs,
         );
         mailbox.send(IoCommand::Launch(IoObject::Udp(Box::new(session))));
+        // libzmq reports the address without its scheme for udp.
+        self.launched_datagram(uri, io, id, idx, last);
+        Ok(())
+    }
+
+    /// Attaches the socket's end of a datagram endpoint's pipe (udp, pgm)
+    /// as one to which everything is sent: the peer cannot subscribe.
+    fn attach_datagram_pipe(&mut self, ours: Pipe) -> PipeIdx {
+        self.udp_attach = true;
+        let idx = self.attach_pipe(ours, true);
+        self.udp_attach = false;
+        idx
+    }
+
+    /// Records a datagram endpoint whose I/O object `id` was just launched
+    /// in I/O thread `io`, with pipe `idx`; `last` is its ZMQ_LAST_ENDPOINT.
+    fn launched_datagram(&mut self, uri: &str, io: usize, id: u64, idx: PipeIdx, last: String) {
         self.shared.mailbox.send(SocketCommand::Launched);
         self.endpoints.push(Endpoint {
             uri: uri.to_owned(),
@@ -350,10 +365,8 @@ impl SocketCore {
             io,
             pipe: Some(idx),
         });
-        // libzmq reports the address without its scheme for udp.
         self.last_endpoint = last;
         self.options.connected = true;
-        Ok(())
     }
 
     /// A pgm:// or epgm:// connect (or bind): the sockets open here, so
@@ -372,20 +385,10 @@ impl SocketCore {
             proto == Protocol::Pgm,
         )?;
         let (ours, theirs) = pipepair([self.options.sndhwm, self.options.rcvhwm], [false, false]);
-        self.udp_attach = true;
-        let idx = self.attach_pipe(ours, true);
-        self.udp_attach = false;
+        let idx = self.attach_datagram_pipe(ours);
         session.set_pipe(theirs);
         mailbox.send(IoCommand::Launch(IoObject::Pgm(Box::new(session))));
-        self.shared.mailbox.send(SocketCommand::Launched);
-        self.endpoints.push(Endpoint {
-            uri: uri.to_owned(),
-            child: id,
-            io,
-            pipe: Some(idx),
-        });
-        self.last_endpoint = uri.to_owned();
-        self.options.connected = true;
+        self.launched_datagram(uri, io, id, idx, uri.to_owned());
         Ok(())
     }
 
