@@ -106,6 +106,7 @@ mod io;
 mod mailbox;
 mod monitor;
 mod msg;
+pub mod norm;
 pub mod options;
 pub mod pgm;
 mod pipe;

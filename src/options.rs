@@ -218,6 +218,24 @@ pub struct Options {
     pub can_recv_hiccup_msg: bool,
     /// ZMQ_BUSY_POLL: SO_BUSY_POLL of tcp connections.
     pub busy_poll: i32,
+    /// ZMQ_NORM_MODE: NORM rate control (ZMQ_NORM_FIXED at ZMQ_RATE, or a
+    /// congestion control mode).
+    pub norm_mode: i32,
+    /// ZMQ_NORM_UNICAST_NACK: NORM receivers NACK by unicast.
+    pub norm_unicast_nack: bool,
+    /// ZMQ_NORM_BUFFER_SIZE: NORM buffers, in KiB.
+    pub norm_buffer_size: i32,
+    /// ZMQ_NORM_SEGMENT_SIZE: NORM payload bytes per packet.
+    pub norm_segment_size: i32,
+    /// ZMQ_NORM_BLOCK_SIZE: NORM source packets per FEC block.
+    pub norm_block_size: i32,
+    /// ZMQ_NORM_NUM_PARITY: NORM parity packets per block for repair.
+    pub norm_num_parity: i32,
+    /// ZMQ_NORM_NUM_AUTOPARITY: NORM parity packets sent unasked.
+    pub norm_num_autoparity: i32,
+    /// ZMQ_NORM_PUSH: a full NORM stream drops its oldest data instead of
+    /// making the sender wait.
+    pub norm_push: bool,
 }
 
 impl Default for Options {
@@ -231,6 +249,14 @@ impl Default for Options {
             recovery_ivl: 10000,
             multicast_hops: 1,
             multicast_maxtpdu: 1500,
+            norm_mode: ZMQ_NORM_CC,
+            norm_unicast_nack: false,
+            norm_buffer_size: 2048,
+            norm_segment_size: 1400,
+            norm_block_size: 16,
+            norm_num_parity: 4,
+            norm_num_autoparity: 0,
+            norm_push: false,
             sndbuf: -1,
             rcvbuf: -1,
             tos: 0,
@@ -605,6 +631,16 @@ impl Options {
             ZMQ_DISCONNECT_MSG => self.disconnect_msg = v.unwrap_or(&[]).to_vec(),
             ZMQ_HICCUP_MSG => self.hiccup_msg = v.unwrap_or(&[]).to_vec(),
             ZMQ_PRIORITY => self.priority = int_if(v, |x| x >= 0)?,
+            ZMQ_NORM_MODE => self.norm_mode = int_if(v, |x| (0..=4).contains(&x))?,
+            ZMQ_NORM_UNICAST_NACK => self.norm_unicast_nack = bool_strict(v)?,
+            ZMQ_NORM_BUFFER_SIZE => self.norm_buffer_size = int_if(v, |x| x > 0)?,
+            ZMQ_NORM_SEGMENT_SIZE => self.norm_segment_size = int_if(v, |x| x > 0)?,
+            ZMQ_NORM_BLOCK_SIZE => self.norm_block_size = int_if(v, |x| x > 0 && x <= 255)?,
+            ZMQ_NORM_NUM_PARITY => self.norm_num_parity = int_if(v, |x| (0..255).contains(&x))?,
+            ZMQ_NORM_NUM_AUTOPARITY => {
+                self.norm_num_autoparity = int_if(v, |x| (0..255).contains(&x))?
+            }
+            ZMQ_NORM_PUSH => self.norm_push = bool_strict(v)?,
             _ => return Err(Error::EINVAL),
         }
         Ok(())
@@ -701,6 +737,14 @@ impl Options {
             ZMQ_OUT_BATCH_SIZE => put_int(buf, self.out_batch_size),
             ZMQ_PRIORITY => put_int(buf, self.priority),
             ZMQ_BUSY_POLL => put_int(buf, self.busy_poll),
+            ZMQ_NORM_MODE => put_int(buf, self.norm_mode),
+            ZMQ_NORM_UNICAST_NACK => put_int(buf, self.norm_unicast_nack as i32),
+            ZMQ_NORM_BUFFER_SIZE => put_int(buf, self.norm_buffer_size),
+            ZMQ_NORM_SEGMENT_SIZE => put_int(buf, self.norm_segment_size),
+            ZMQ_NORM_BLOCK_SIZE => put_int(buf, self.norm_block_size),
+            ZMQ_NORM_NUM_PARITY => put_int(buf, self.norm_num_parity),
+            ZMQ_NORM_NUM_AUTOPARITY => put_int(buf, self.norm_num_autoparity),
+            ZMQ_NORM_PUSH => put_int(buf, self.norm_push as i32),
             _ => Err(Error::EINVAL),
         }
     }

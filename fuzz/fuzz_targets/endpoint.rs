@@ -2,14 +2,14 @@
 //! then every transport's address parser (tcp resolution for bind and
 //! connect, v4 and v6, with source parts; the connect syntax check; accept
 //! filter masks; ipc paths; udp addresses; ws/wss host and path; pgm/epgm
-//! interface, group and port; SOCKS
+//! interface, group and port; norm id, interface, address and port; SOCKS
 //! targets and proxy
 //! values). Fuzz builds of zmqrs never ask DNS, so names fail fast.
 #![no_main]
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use zmqrs::transport::{ipc, parse_uri, pgm, socks, tcp, tcp_address, udp, Protocol};
+use zmqrs::transport::{ipc, norm, parse_uri, pgm, socks, tcp, tcp_address, udp, Protocol};
 use zmqrs::ws::WsEndpoint;
 
 fn address(proto: Protocol, addr: &str) {
@@ -47,6 +47,12 @@ fn address(proto: Protocol, addr: &str) {
                 std::hint::black_box(a);
             }
         }
+        Protocol::Norm => {
+            if let Ok(a) = norm::parse(addr) {
+                assert!(a.port != 0 && !a.address.is_empty());
+                std::hint::black_box(a);
+            }
+        }
         Protocol::Inproc => {}
     }
 }
@@ -65,6 +71,7 @@ fuzz_target!(|data: &[u8]| {
         Protocol::Udp,
         Protocol::Ws,
         Protocol::Epgm,
+        Protocol::Norm,
     ] {
         address(proto, s);
     }

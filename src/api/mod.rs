@@ -22,9 +22,10 @@ pub fn version() -> (i32, i32, i32) {
 }
 
 /// Whether this library has a capability (`zmq_has`): `"ipc"`, `"curve"`,
-/// `"ws"`, `"wss"`, `"pgm"` and `"draft"` are there; `"tipc"`, `"norm"`,
-/// `"gssapi"`, `"vmci"` and anything else are not. Always `Some`, as in
-/// the `zmq` crate.
+/// `"ws"`, `"wss"`, `"pgm"` and `"draft"` are there; `"norm"` is there
+/// when libnorm (`libnorm.so.1`) is installed, since norm:// runs on it;
+/// `"tipc"`, `"gssapi"`, `"vmci"` and anything else are not. Always
+/// `Some`, as in the `zmq` crate.
 ///
 /// `"pgm"` stands for both pgm:// and epgm://: libzmq has no `"epgm"`
 /// capability (Debian's libzmq5 answers no to it and yes to `"pgm"`), and
@@ -41,6 +42,7 @@ pub fn has(capability: &str) -> Option<bool> {
         "ipc" | "ws" | "wss" | "pgm" => true,
         "curve" => crate::options::HAVE_CURVE,
         "draft" => true,
+        "norm" => crate::io::libnorm::available(),
         _ => false,
     })
 }

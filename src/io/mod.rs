@@ -11,8 +11,11 @@
 
 pub(crate) mod conn;
 pub(crate) mod connecter;
+pub(crate) mod endpoint_pipe;
 pub(crate) mod engine;
+pub(crate) mod libnorm;
 pub(crate) mod listener;
+pub(crate) mod norm;
 pub(crate) mod pgm;
 pub(crate) mod session;
 pub(crate) mod session_pipes;
@@ -57,6 +60,7 @@ pub(crate) enum IoObject {
     Session(Box<Session>),
     Udp(Box<udp::UdpSession>),
     Pgm(Box<pgm::PgmSession>),
+    Norm(Box<norm::NormSession>),
 }
 
 /// What an I/O object knows of the socket it serves.
@@ -342,6 +346,7 @@ impl IoLoop {
             IoObject::Session(s) => s.id,
             IoObject::Udp(u) => u.id,
             IoObject::Pgm(p) => p.id,
+            IoObject::Norm(n) => n.id,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -490,6 +495,7 @@ impl IoObject {
             IoObject::Session(s) => s.id,
             IoObject::Udp(u) => u.id,
             IoObject::Pgm(p) => p.id,
+            IoObject::Norm(n) => n.id,
         }
     }
 
@@ -544,6 +550,17 @@ impl IoObject {
                 }
                 (p.is_done(), p.deadline(), p.id)
             }
+            IoObject::Norm(n) => {
+                match call {
+                    Call::Start => n.start(env),
+                    Call::Io(_) | Call::Resume => n.on_io(env),
+                    Call::Pipe(key, cmd) => n.on_pipe(env, key, cmd),
+                    Call::Timer => n.on_timer(env),
+                    Call::Term(linger) => n.on_term(env, linger),
+                    Call::ChildGone(_) => {}
+                }
+                (n.is_done(), n.deadline(), n.id)
+            }
         }
     }
 
@@ -568,6 +585,7 @@ impl IoObject {
                 IoObject::Session(s) => (s.describe(), "connection closed"),
                 IoObject::Udp(u) => (u.describe(), "endpoint closed"),
                 IoObject::Pgm(p) => (p.describe(), "endpoint closed"),
+                IoObject::Norm(n) => (n.describe(), "endpoint closed"),
             };
             report(&format!(
                 "internal error in I/O thread serving {serving}: {what}; {closed}"
@@ -588,6 +606,10 @@ impl IoObject {
                 IoObject::Pgm(p) => {
                     p.abandon(env);
                     (p.is_done(), p.deadline(), p.id)
+                }
+                IoObject::Norm(n) => {
+                    n.abandon(env);
+                    (n.is_done(), n.deadline(), n.id)
                 }
             }
         }));

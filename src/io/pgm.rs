@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use mio::net::UdpSocket;
 use mio::Interest;
 
+use super::endpoint_pipe::EndpointPipe;
 use super::{Env, SocketLink};
 use crate::command::SocketCommand;
 use crate::error::{Error, Result};
@@ -49,7 +50,7 @@ use crate::pgm::framing::Packer;
 use crate::pgm::receiver::{Event, Receiver, ReceiverConfig};
 use crate::pgm::sender::{Sender, SenderConfig};
 use crate::pgm::wire::{self, Tsi};
-use crate::pipe::{Pipe, PipeCommand, PipeEvent};
+use crate::pipe::{Pipe, PipeCommand};
 use crate::transport::pgm::PgmAddress;
 
 /// Datagrams handled per turn of the I/O loop before yielding.
@@ -75,19 +76,11 @@ pub(crate) struct PgmSession {
     tx: Option<UdpSocket>,
     /// Receives (epgm only).
     rx: Option<UdpSocket>,
-    pipe: Option<(u64, Pipe)>,
-    initial_pipe: Option<Pipe>,
+    ep: EndpointPipe,
     /// A packet the kernel would not take yet.
     pending: Option<(Vec<u8>, SocketAddr)>,
     /// Receiver: frames of an unfinished message are in the pipe.
     mid_message: bool,
-    /// Receiver: the pipe is full.
-    blocked: bool,
-    terminating: bool,
-    /// A source's linger deadline, while it runs.
-    linger_at: Option<Instant>,
-    /// A source's linger is over: what is still queued is dropped.
-    linger_over: bool,
     done: bool,
     /// When the last turn ran.
     last_turn: Instant,
@@ -204,14 +197,9 @@ impl PgmSession {
             send_group: addr.send_group,
             tx: Some(tx),
             rx,
-            pipe: None,
-            initial_pipe: None,
+            ep: EndpointPipe::default(),
             pending: None,
             mid_message: false,
-            blocked: false,
-            terminating: false,
-            linger_at: None,
-            linger_over: false,
             done: false,
             last_turn: Instant::now(),
             buf: vec![0u8; 65536],
@@ -222,7 +210,7 @@ impl PgmSession {
 
     /// Hands over our end of the pipe (attached when the loop starts us).
     pub fn set_pipe(&mut self, pipe: Pipe) {
-        self.initial_pipe = Some(pipe);
+        self.ep.set(pipe);
     }
 
     /// Whether the session has finished.
@@ -243,7 +231,7 @@ impl PgmSession {
             Role::Send { sender, .. } => sender.poll_timeout(),
             Role::Recv { receiver } => receiver.poll_timeout(),
         };
-        let t = match (t, self.linger_at) {
+        let t = match (t, self.ep.linger_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -252,14 +240,7 @@ impl PgmSession {
 
     /// Registers the sockets and attaches the pipe.
     pub fn start(&mut self, env: &mut Env<'_>) {
-        if let Some(pipe) = self.initial_pipe.take() {
-            let key = env.new_pipe_key();
-            let queued = pipe.attach(env.sink.clone(), key);
-            self.pipe = Some((key, pipe));
-            for cmd in queued {
-                self.pipe_cmd(env, key, cmd);
-            }
-        }
+        self.ep.attach(env);
         let mut ok = true;
         if let Some(tx) = self.tx.as_mut() {
             ok &= env
@@ -293,46 +274,15 @@ impl PgmSession {
 
     /// A command for the pipe.
     pub fn on_pipe(&mut self, env: &mut Env<'_>, key: u64, cmd: PipeCommand) {
-        self.pipe_cmd(env, key, cmd);
+        self.ep.command(env, key, cmd);
         self.pump(env);
-    }
-
-    fn pipe_cmd(&mut self, env: &mut Env<'_>, key: u64, cmd: PipeCommand) {
-        let Some((k, p)) = self.pipe.as_mut() else {
-            return;
-        };
-        if *k != key {
-            return;
-        }
-        match p.process(cmd) {
-            Some(PipeEvent::Terminated) => {
-                env.drop_pipe_key(key);
-                self.pipe = None;
-                self.terminating = true;
-            }
-            Some(PipeEvent::WriteActivated) => self.blocked = false,
-            _ => {}
-        }
     }
 
     /// Unbind, disconnect or close. A source sends what it holds within
     /// `linger` ms, then its FIN SPMs; a receiver ends at once.
     pub fn on_term(&mut self, env: &mut Env<'_>, linger: i32) {
-        if self.terminating && self.pipe.is_none() {
-            self.pump(env);
-            return;
-        }
-        self.terminating = true;
-        let flush = linger != 0 && matches!(self.role, Role::Send { .. });
-        if flush && linger > 0 {
-            self.linger_at = Some(env.now + Duration::from_millis(linger as u64));
-        }
-        if !flush {
-            self.linger_over = true;
-        }
-        if let Some((_, p)) = self.pipe.as_mut() {
-            p.terminate(flush);
-        }
+        let sends = matches!(self.role, Role::Send { .. });
+        self.ep.term(env.now, linger, sends);
         self.pump(env);
     }
 
@@ -350,17 +300,8 @@ impl PgmSession {
         }
         self.deregister(env);
         self.pending = None;
-        if let Some(pipe) = self.initial_pipe.take() {
-            let key = env.new_pipe_key();
-            // Commands queued before attaching matter no more: it ends now.
-            let _ = pipe.attach(env.sink.clone(), key);
-            self.pipe = Some((key, pipe));
-        }
-        self.terminating = true;
-        self.linger_over = true;
-        match self.pipe.as_mut() {
-            Some((_, p)) => p.terminate(false),
-            None => self.finish(env),
+        if !self.ep.abandon(env) {
+            self.finish(env);
         }
     }
 
@@ -451,7 +392,7 @@ impl PgmSession {
             }
             if let Role::Recv { .. } = self.role {
                 self.deliver();
-                if self.blocked {
+                if self.ep.blocked {
                     return false;
                 }
             }
@@ -463,15 +404,15 @@ impl PgmSession {
     fn deliver(&mut self) {
         let PgmSession {
             role,
-            pipe,
+            ep,
             mid_message,
-            blocked,
             ..
         } = self;
         let Role::Recv { receiver } = role else {
             return;
         };
-        let Some((_, p)) = pipe.as_mut() else {
+        let (pipe, blocked) = ep.parts();
+        let Some(p) = pipe else {
             // No pipe (ending): decoded data has nowhere to go.
             while receiver.poll_event().is_some() {}
             return;
@@ -520,9 +461,9 @@ impl PgmSession {
         }
         let now = env.now;
         self.last_turn = now;
-        let more_input = if matches!(self.role, Role::Recv { .. }) && self.blocked {
+        let more_input = if matches!(self.role, Role::Recv { .. }) && self.ep.blocked {
             self.deliver();
-            !self.blocked && self.read_input(now)
+            !self.ep.blocked && self.read_input(now)
         } else {
             self.read_input(now)
         };
@@ -537,11 +478,8 @@ impl PgmSession {
 
     fn pump_send(&mut self, env: &mut Env<'_>, now: Instant) {
         let to = self.group_addr(self.send_group);
-        if self.linger_at.is_some_and(|t| t <= now) {
-            self.linger_at = None;
-            self.linger_over = true;
-        }
-        let linger_over = self.linger_over;
+        self.ep.check_linger(now);
+        let linger_over = self.ep.linger_over;
         loop {
             if !self.flush_pending() {
                 return;
@@ -568,8 +506,8 @@ impl PgmSession {
             }
             if sender.can_send_data(now) {
                 let max = sender.config().max_tsdu;
-                let pipe = &mut self.pipe;
-                let mut read = || pipe.as_mut().and_then(|(_, p)| p.read());
+                let ep = &mut self.ep;
+                let mut read = || ep.get().and_then(|p| p.read());
                 if packer.fill(&mut self.tsdu, max, &mut read) {
                     sender.push_data(std::mem::take(&mut self.tsdu), now);
                     continue;
@@ -577,8 +515,8 @@ impl PgmSession {
             }
             // Everything taken from a pipe that has ended has gone out:
             // say goodbye.
-            if self.terminating
-                && self.pipe.is_none()
+            if self.ep.terminating
+                && self.ep.is_gone()
                 && !packer.has_pending()
                 && !sender.has_backlog()
             {
@@ -590,9 +528,9 @@ impl PgmSession {
             }
             return;
         }
-        if self.pipe.is_none() {
+        if self.ep.is_gone() {
             self.finish(env);
-        } else if let Some((_, p)) = self.pipe.as_mut() {
+        } else if let Some(p) = self.ep.get() {
             // Linger ran out with messages queued: drop them.
             p.terminate(false);
         }
@@ -606,7 +544,7 @@ impl PgmSession {
         }
         self.deliver();
         // SUB/XSUB write subscriptions into the pipe: PGM carries none.
-        if let Some((_, p)) = self.pipe.as_mut() {
+        if let Some(p) = self.ep.get() {
             while p.read().is_some() {}
         }
         loop {
@@ -627,7 +565,7 @@ impl PgmSession {
                 break;
             }
         }
-        if self.terminating && self.pipe.is_none() {
+        if self.ep.terminating && self.ep.is_gone() {
             self.finish(env);
         }
     }

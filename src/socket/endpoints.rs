@@ -46,6 +46,7 @@ impl SocketCore {
             Protocol::Udp => self.open_udp(endpoint, addr, true),
             // A multicast bind is a connect (libzmq: "for convenience").
             Protocol::Pgm | Protocol::Epgm => self.open_pgm(proto, endpoint, addr),
+            Protocol::Norm => self.open_norm(endpoint, addr),
             Protocol::Tcp | Protocol::Ipc | Protocol::Ws | Protocol::Wss => {
                 let addr = addr.to_owned();
                 match self.bind_stream(proto, &addr) {
@@ -144,7 +145,7 @@ impl SocketCore {
                     fd,
                 )
             }
-            Protocol::Inproc | Protocol::Udp | Protocol::Pgm | Protocol::Epgm => {
+            Protocol::Inproc | Protocol::Udp | Protocol::Pgm | Protocol::Epgm | Protocol::Norm => {
                 return Err(Error::EINVAL)
             }
         };
@@ -205,7 +206,7 @@ impl SocketCore {
                 };
                 (Target::Ws(ep.authority), kind)
             }
-            Protocol::Inproc | Protocol::Udp | Protocol::Pgm | Protocol::Epgm => {
+            Protocol::Inproc | Protocol::Udp | Protocol::Pgm | Protocol::Epgm | Protocol::Norm => {
                 return Err(Error::EINVAL)
             }
         };
@@ -316,6 +317,7 @@ impl SocketCore {
             }
             Protocol::Udp => self.open_udp(endpoint, addr, false),
             Protocol::Pgm | Protocol::Epgm => self.open_pgm(proto, endpoint, addr),
+            Protocol::Norm => self.open_norm(endpoint, addr),
             Protocol::Tcp | Protocol::Ipc | Protocol::Ws | Protocol::Wss => {
                 self.connect_stream(proto, endpoint, addr)
             }
@@ -392,6 +394,28 @@ impl SocketCore {
         Ok(())
     }
 
+    /// A norm:// connect (or bind): libnorm starts here, so that its
+    /// failure is this call's; then one I/O object and one pipe, to which a
+    /// PUB/XPUB sends everything (NORM carries no subscriptions). Without
+    /// libnorm installed the transport does not exist: EPROTONOSUPPORT.
+    pub(super) fn open_norm(&mut self, uri: &str, addr: &str) -> Result<()> {
+        if !crate::io::libnorm::available() {
+            return Err(Error::EPROTONOSUPPORT);
+        }
+        crate::transport::pgm::check_socket_type(self.options.socket_type)?;
+        let parsed = crate::transport::norm::parse(addr)?;
+        let (io, mailbox) = self.ctx.choose_io_thread(self.options.affinity)?;
+        let id = next_object_id();
+        let mut session =
+            crate::io::norm::NormSession::open(id, self.link(), &self.options, &parsed)?;
+        let (ours, theirs) = pipepair([self.options.sndhwm, self.options.rcvhwm], [false, false]);
+        let idx = self.attach_datagram_pipe(ours);
+        session.set_pipe(theirs);
+        mailbox.send(IoCommand::Launch(IoObject::Norm(Box::new(session))));
+        self.launched_datagram(uri, io, id, idx, uri.to_owned());
+        Ok(())
+    }
+
     pub(super) fn connect_inproc(&mut self, endpoint: &str) {
         let ours = match inproc::connect(
             self.ctx.inproc(),
@@ -446,7 +470,8 @@ impl SocketCore {
             | Protocol::Ws
             | Protocol::Wss
             | Protocol::Pgm
-            | Protocol::Epgm => {
+            | Protocol::Epgm
+            | Protocol::Norm => {
                 let mut candidates = vec![endpoint.to_owned()];
                 if proto == Protocol::Tcp {
                     for bindable in [false, true] {

@@ -2,6 +2,7 @@
 //! address forms (tcp, ipc, inproc, udp, pgm/epgm).
 
 pub mod ipc;
+pub mod norm;
 pub mod pgm;
 pub mod socks;
 pub mod tcp;
@@ -30,6 +31,8 @@ pub enum Protocol {
     Pgm,
     /// PGM encapsulated in UDP.
     Epgm,
+    /// NORM (RFC 5740) over UDP, through libnorm (PUB, XPUB, SUB, XSUB only).
+    Norm,
 }
 
 /// Splits `proto://address`, with libzmq's errors: EINVAL for a malformed
@@ -49,6 +52,7 @@ pub fn parse_uri(uri: &str) -> Result<(Protocol, &str)> {
         "wss" => Protocol::Wss,
         "pgm" => Protocol::Pgm,
         "epgm" => Protocol::Epgm,
+        "norm" => Protocol::Norm,
         _ => return Err(Error::EPROTONOSUPPORT),
     };
     Ok((p, rest))

@@ -2,11 +2,11 @@
  * pgm://, epgm:// or norm://, linked to the system's libzmq (Debian's
  * libzmq5, built with OpenPGM and NORM), never ours.
  *
- *   mcast_peer pub|sub ENDPOINT COUNT SEED RATE_KBPS
+ *   mcast_peer pub|sub ENDPOINT COUNT SEED RATE_KBPS [MAX_FRAME]
  *
  * Both sides generate the same COUNT messages from SEED (see message_part;
  * tests/multicast.rs has the same generator): 1 to 3 frames of 1 byte to
- * 64 KiB. Lines on stdout tell the test where we are; lines on stdin drive
+ * 64 KiB (or MAX_FRAME). Lines on stdout tell the test where we are; lines on stdin drive
  * the publisher:
  *
  *   sub: prints "ready", then "warm" at the first warm-up message, then
@@ -27,6 +27,7 @@
 #include <zmq.h>
 
 static uint64_t rng_state;
+static size_t max_frame = 65536;
 
 /* The lines for the test go to the original stdout; OpenPGM logs its
  * warnings to stdout without care for lines ("Warn: ...ready"), so fd 1
@@ -55,6 +56,8 @@ static size_t part_size(uint64_t i)
         size = 1;
     if (i == 1)
         size = 65536;
+    if (size > max_frame)
+        size = max_frame;
     return size;
 }
 
@@ -91,6 +94,8 @@ int main(int argc, char **argv)
     uint64_t count = strtoull(argv[3], NULL, 10);
     uint64_t seed = strtoull(argv[4], NULL, 10);
     int rate = atoi(argv[5]);
+    if (argc > 6)
+        max_frame = strtoull(argv[6], NULL, 10);
 
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, pub ? ZMQ_PUB : ZMQ_SUB);

@@ -34,7 +34,10 @@
  *  zmq_has("pgm")    yes  ZMQ_HAVE_OPENPGM     (CMake: WITH_OPENPGM=OFF by default, but Debian's
  *                         libzmq5, which we replace, has it; zmqrs does pgm:// and epgm:// in
  *                         Rust, src/pgm.  Only test_capabilities reads the macro.)
- *  zmq_has("norm")   no   ZMQ_HAVE_NORM        (CMake: WITH_NORM=OFF by default)
+ *  zmq_has("norm")   yes  ZMQ_HAVE_NORM        (CMake: WITH_NORM=OFF by default, but Debian's
+ *                         libzmq5 has it; zmqrs runs norm:// on libnorm, loaded at run time, and
+ *                         tests/setup installs libnorm1.  test_capabilities and test_pubsub read
+ *                         the macro; the run's namespace has a multicast route for test_pubsub.)
  *  zmq_has("vmci")   no   ZMQ_HAVE_VMCI        (CMake: WITH_VMCI=OFF by default)
  *  zmq_has("gssapi") no   HAVE_LIBGSSAPI_KRB5  (CMake 4.3.5 cannot build GSSAPI at all)
  *  zmq_has("tipc")   no   ZMQ_HAVE_TIPC        (CMake turns it on whenever <linux/tipc.h> exists,
@@ -58,7 +61,8 @@
 #define ZMQ_HAVE_WS
 #define ZMQ_HAVE_WSS
 #define ZMQ_HAVE_OPENPGM
-/* not defined: ZMQ_HAVE_TIPC ZMQ_HAVE_NORM ZMQ_HAVE_VMCI HAVE_LIBGSSAPI_KRB5 */
+#define ZMQ_HAVE_NORM
+/* not defined: ZMQ_HAVE_TIPC ZMQ_HAVE_VMCI HAVE_LIBGSSAPI_KRB5 */
 #endif
 
 /* ---- 2. platform facts (Linux, glibc; as libzmq's CMake detects them) --------------------------- */
