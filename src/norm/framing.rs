@@ -209,16 +209,11 @@ impl Decoder {
             if data.is_empty() {
                 return Ok(());
             }
-            let buf = self.frames.read_buf(&mut self.inbuf);
-            let n = buf.len().min(data.len());
-            if n == 0 {
+            if self.frames.feed(&mut self.inbuf, &mut data) == 0 {
                 // Cannot happen: the 8 KiB buffer always holds a header.
                 out.extend(self.reset());
                 return Err(DecodeError::BadFrame);
             }
-            buf[..n].copy_from_slice(&data[..n]);
-            self.frames.filled(&mut self.inbuf, n);
-            data = &data[n..];
         }
     }
 }

@@ -236,16 +236,11 @@ impl Unpacker {
             if data.is_empty() {
                 return Ok(());
             }
-            let buf = dec.read_buf(inbuf);
-            let n = buf.len().min(data.len());
-            if n == 0 {
+            if dec.feed(inbuf, &mut data) == 0 {
                 // Cannot happen: a buffer of 4 KiB always holds a header.
                 self.reset();
                 return Err(UnpackError::BadFrame);
             }
-            buf[..n].copy_from_slice(&data[..n]);
-            dec.filled(inbuf, n);
-            data = &data[n..];
         }
     }
 }

@@ -188,6 +188,18 @@ impl Decoder {
         }
     }
 
+    /// Copies as much of `data` as fits into `read_buf` and advances
+    /// `data` past it; returns how much went (0 only if no room at all).
+    /// For callers that hold their input already (PGM TSDUs, NORM streams).
+    pub fn feed(&mut self, inbuf: &mut InBuf, data: &mut &[u8]) -> usize {
+        let buf = self.read_buf(inbuf);
+        let n = buf.len().min(data.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        self.filled(inbuf, n);
+        *data = &data[n..];
+        n
+    }
+
     /// Decodes the next complete frame, if the bytes are there.
     pub fn decode(&mut self, inbuf: &mut InBuf) -> Result<Option<Message>, DecodeError> {
         if let State::Body(b) = &mut self.state {
