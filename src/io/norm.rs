@@ -70,10 +70,9 @@ struct Tx {
     /// A large body to write after `buf`, and how much of it went.
     body: Option<Message>,
     body_pos: usize,
-    /// The last frame of `body` ends its message.
-    body_ends_message: bool,
-    /// `buf` ends a message: mark the end once it is written.
-    mark_eom_after_buf: bool,
+    /// What is pending (`buf`, then `body`) ends a message: mark the end
+    /// once it is written, where a late receiver may start.
+    ends_message: bool,
     /// The stream took everything offered so far (no vacancy awaited).
     room: bool,
     /// Messages were written since the last flush.
@@ -273,8 +272,7 @@ impl NormSession {
                 pos: 0,
                 body: None,
                 body_pos: 0,
-                body_ends_message: false,
-                mark_eom_after_buf: false,
+                ends_message: false,
                 room: true,
                 unflushed: false,
                 sent_all: true,
@@ -528,17 +526,13 @@ impl NormSession {
                 let Some(msg) = self.ep.get().and_then(|p| p.read()) else {
                     break;
                 };
-                let ends = !msg.more();
+                tx.ends_message = !msg.more();
                 tx.enc.header(&msg, &mut tx.buf);
                 if msg.len() <= COPY_LIMIT {
                     tx.buf.extend_from_slice(msg.as_slice());
-                    if ends {
-                        tx.buf_ends_message();
-                    }
                 } else {
                     tx.body = Some(msg);
                     tx.body_pos = 0;
-                    tx.body_ends_message = ends;
                 }
             }
             if tx.unflushed && tx.pos >= tx.buf.len() && tx.body.is_none() {
@@ -605,14 +599,6 @@ impl NormSession {
         if wrote {
             pipe.flush();
         }
-    }
-}
-
-impl Tx {
-    fn buf_ends_message(&mut self) {
-        // The end of a message marks where a late receiver may start.
-        self.unflushed = true;
-        self.mark_eom_after_buf = true;
     }
 }
 
@@ -718,49 +704,52 @@ fn write_pending(api: &Api, tx: &mut Tx) -> bool {
     if !tx.room {
         return false;
     }
-    while tx.pos < tx.buf.len() {
-        let rest = &tx.buf[tx.pos..];
-        let len = rest.len().min(c_uint::MAX as usize) as c_uint;
-        // SAFETY: the live stream; `rest` holds `len` readable bytes.
-        let n = unsafe { (api.stream_write)(tx.stream.0, rest.as_ptr().cast::<c_char>(), len) };
-        if n > 0 {
-            tx.sent_all = false;
-        }
-        tx.pos += (n as usize).min(rest.len());
-        if tx.pos < tx.buf.len() {
-            tx.room = false;
-            return false;
-        }
+    if !offer(api, tx.stream, &tx.buf, &mut tx.pos, &mut tx.sent_all) {
+        tx.room = false;
+        return false;
     }
     tx.buf.clear();
     tx.pos = 0;
-    if std::mem::take(&mut tx.mark_eom_after_buf) {
+    if let Some(body) = &tx.body {
+        if !offer(
+            api,
+            tx.stream,
+            body.as_slice(),
+            &mut tx.body_pos,
+            &mut tx.sent_all,
+        ) {
+            tx.room = false;
+            return false;
+        }
+        tx.body = None;
+    }
+    if std::mem::take(&mut tx.ends_message) {
+        tx.unflushed = true;
         // SAFETY: the live stream.
         unsafe { (api.stream_mark_eom)(tx.stream.0) };
     }
-    if let Some(body) = &tx.body {
-        while tx.body_pos < body.len() {
-            let rest = &body.as_slice()[tx.body_pos..];
-            let len = rest.len().min(c_uint::MAX as usize) as c_uint;
-            // SAFETY: as above.
-            let n = unsafe { (api.stream_write)(tx.stream.0, rest.as_ptr().cast::<c_char>(), len) };
-            if n > 0 {
-                tx.sent_all = false;
-            }
-            tx.body_pos += (n as usize).min(rest.len());
-            if tx.body_pos < body.len() {
-                tx.room = false;
-                return false;
-            }
+    true
+}
+
+/// Offers `data[*pos..]` to the stream until it takes less than offered;
+/// true when all of it went.
+fn offer(api: &Api, stream: H, data: &[u8], pos: &mut usize, sent_all: &mut bool) -> bool {
+    loop {
+        let rest = data.get(*pos..).unwrap_or_default();
+        if rest.is_empty() {
+            return true;
         }
-        tx.body = None;
-        if tx.body_ends_message {
-            tx.unflushed = true;
-            // SAFETY: the live stream.
-            unsafe { (api.stream_mark_eom)(tx.stream.0) };
+        let len = rest.len().min(c_uint::MAX as usize) as c_uint;
+        // SAFETY: the live stream; `rest` holds `len` readable bytes.
+        let n = unsafe { (api.stream_write)(stream.0, rest.as_ptr().cast::<c_char>(), len) };
+        if n > 0 {
+            *sent_all = false;
+        }
+        *pos += (n as usize).min(rest.len());
+        if n < len {
+            return *pos >= data.len();
         }
     }
-    true
 }
 
 impl Drop for NormSession {
