@@ -1,5 +1,5 @@
 //! The atomics, the cell and the command queue that the lock-free pieces
-//! (`pipe/ypipe.rs`, `mailbox.rs`) are built from.
+//! (`pipe/ypipe.rs`, `mailbox.rs`, `io/direct_state.rs`) are built from.
 //!
 //! In the library these are std's atomics and `Arc`, crossbeam's unbounded
 //! channel and a zero-cost wrapper of std's `UnsafeCell`. The loom models
@@ -15,6 +15,8 @@ pub(crate) use crossbeam_channel::{unbounded, Receiver, Sender};
 pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;
 
 #[cfg(loom)]
 pub(crate) use self::model::{unbounded, Receiver, Sender};
@@ -24,6 +26,8 @@ pub(crate) use loom::cell::UnsafeCell;
 pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;
 
 /// std's `UnsafeCell` behind loom's interface: access goes through a
 /// closure, which loom uses to see when a value is touched and by whom.

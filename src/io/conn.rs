@@ -6,10 +6,12 @@
 
 use std::io::{self, IoSlice};
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::Registry;
 
+use super::direct::Direct;
 use super::engine::{with_engine, AnyEngine};
 use super::stream::ByteStream;
 use crate::endpoint::EndpointPair;
@@ -31,6 +33,21 @@ pub(crate) struct Conn {
     readable: bool,
     /// The stream may take bytes.
     writable: bool,
+    /// The output as offered to the socket's thread (`direct.rs`), once
+    /// the connection carries plain frames.
+    direct: Option<Arc<Direct>>,
+    /// Bytes to write before any of the engine's: what the socket's
+    /// thread could not write directly.
+    tail: Vec<u8>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Before the stream (and its descriptor) goes.
+        if let Some(d) = &self.direct {
+            d.retire();
+        }
+    }
 }
 
 /// What one round of moving data came to.
@@ -63,7 +80,49 @@ impl Conn {
             fd,
             readable: true,
             writable: true,
+            direct: None,
+            tail: Vec::new(),
         }
+    }
+
+    /// No direct write from now on (the session is ending).
+    pub fn end_direct(&mut self) {
+        if let Some(d) = &self.direct {
+            d.retire();
+        }
+    }
+
+    /// Bytes waiting to be written: a direct write's tail and the engine's.
+    pub fn pending_output(&self) -> usize {
+        self.tail.len() + self.engine.pending_output()
+    }
+
+    /// After a round that moved nothing: when the connection carries plain
+    /// frames and everything is written, the socket's thread may write to
+    /// it directly until the session needs it again (`direct.rs`). `allowed`:
+    /// the session runs and its socket type puts messages on the wire as
+    /// they are (not RADIO, whose groups the session turns into frames).
+    pub fn settle(&mut self, pipe: Option<&mut Pipe>, allowed: bool) {
+        let Some(pipe) = pipe else {
+            return;
+        };
+        if !allowed || !self.tail.is_empty() {
+            return;
+        }
+        let AnyEngine::Zmtp(e) = &self.engine else {
+            return;
+        };
+        if !e.direct_framing() || e.pending_output() > 0 {
+            return;
+        }
+        // (An output the socket's thread holds, or handed back with a tail,
+        // stays as it is: go_idle changes only one the session holds.)
+        let d = self.direct.get_or_insert_with(|| {
+            let d = Arc::new(Direct::new(self.fd));
+            pipe.offer_direct(Some(d.clone()));
+            d
+        });
+        d.go_idle(pipe.msgs_read());
     }
 
     /// The stream reported readiness (edge-triggered: it stays until a
@@ -82,12 +141,16 @@ impl Conn {
             engine,
             readable,
             writable,
+            direct,
+            tail,
             ..
         } = self;
         let mut io = Io {
             stream,
             readable,
             writable,
+            tail,
+            direct: direct.as_deref(),
         };
         with_engine!(engine, e => io.round(e, side, now))
     }
@@ -95,7 +158,22 @@ impl Conn {
     /// A last, best-effort write of what is already encoded (an ERROR
     /// command, or output that linger still allows), before closing.
     pub fn write_last(&mut self) {
-        let Conn { stream, engine, .. } = self;
+        let Conn {
+            stream,
+            engine,
+            direct,
+            tail,
+            ..
+        } = self;
+        if direct.as_ref().is_some_and(|d| !d.acquire(tail, true)) {
+            return;
+        }
+        if !tail.is_empty() {
+            let _ = write_tail(tail, stream);
+            if !tail.is_empty() {
+                return;
+            }
+        }
         with_engine!(engine, e => {
             if e.pending_output() > 0 {
                 let _ = write(e, stream);
@@ -114,6 +192,10 @@ struct Io<'a> {
     stream: &'a mut ByteStream,
     readable: &'a mut bool,
     writable: &'a mut bool,
+    /// A direct write's unwritten bytes, to go before the engine's.
+    tail: &'a mut Vec<u8>,
+    /// The output, when the socket's thread may write to it too.
+    direct: Option<&'a Direct>,
 }
 
 impl Io<'_> {
@@ -172,6 +254,13 @@ impl Io<'_> {
         if pushed {
             progress = true;
             if let Some(p) = pipe.as_mut() {
+                if let Some(d) = self.direct {
+                    // The socket's thread wakes to these messages: a reply it
+                    // sends may go out directly if the output is idle by then.
+                    if self.tail.is_empty() && engine.pending_output() == 0 {
+                        d.go_idle(p.msgs_read());
+                    }
+                }
                 p.flush();
             }
         }
@@ -193,6 +282,22 @@ impl Io<'_> {
                 }
             }
         }
+        // The pipe and the stream's write side need the output, which the
+        // socket's thread may hold; an idle one is left alone unless there
+        // is something to write.
+        if let Some(d) = self.direct {
+            let needed = engine.pending_output() > 0
+                || !self.tail.is_empty()
+                || hello.is_some()
+                || pipe.as_mut().is_some_and(|p| p.check_read());
+            if !d.acquire(self.tail, needed) {
+                return if progress {
+                    Round::Progress
+                } else {
+                    Round::Idle
+                };
+            }
+        }
         // Messages from the socket into the engine, after the hello message
         // (ZMQ_HELLO_MSG) that greets every new connection.
         if hello.is_some() && engine.can_send() {
@@ -209,8 +314,16 @@ impl Io<'_> {
                 }
             }
         }
-        // Bytes to the peer.
-        if engine.pending_output() > 0 && *self.writable {
+        // Bytes to the peer: a direct write's tail first.
+        if !self.tail.is_empty() && *self.writable {
+            match write_tail(self.tail, self.stream) {
+                Ok(n) => progress |= n > 0,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => *self.writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Round::IoFailed(e.raw_os_error().unwrap_or(libc::ECONNRESET)),
+            }
+        }
+        if self.tail.is_empty() && engine.pending_output() > 0 && *self.writable {
             match write(engine, self.stream) {
                 Ok(n) => progress |= n > 0,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => *self.writable = false,
@@ -224,6 +337,13 @@ impl Io<'_> {
             Round::Idle
         }
     }
+}
+
+/// Writes as much of a direct write's tail as the stream takes.
+fn write_tail(tail: &mut Vec<u8>, stream: &mut ByteStream) -> io::Result<usize> {
+    let n = stream.write_vectored(&[IoSlice::new(tail)])?;
+    tail.drain(..n);
+    Ok(n)
 }
 
 /// Writes as much of the engine's output as the stream takes, with one

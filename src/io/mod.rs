@@ -11,6 +11,8 @@
 
 pub(crate) mod conn;
 pub(crate) mod connecter;
+pub(crate) mod direct;
+pub(crate) mod direct_state;
 pub(crate) mod endpoint_pipe;
 pub(crate) mod engine;
 pub(crate) mod libnorm;

@@ -352,7 +352,7 @@ impl Session {
             self.ending,
             Ending::Lingering { flush: true } | Ending::Flushing
         );
-        let unsent = matches!(&self.link, Link::Up(c) if c.engine.pending_output() > 0);
+        let unsent = matches!(&self.link, Link::Up(c) if c.pending_output() > 0);
         if unsent && flush && self.linger_at.is_none_or(|t| t > env.now) {
             // pump finishes once the output is written.
             self.ending = Ending::Flushing;
@@ -400,6 +400,9 @@ impl Session {
             return;
         }
         self.ending = Ending::Lingering { flush: linger != 0 };
+        if let Link::Up(c) = &mut self.link {
+            c.end_direct();
+        }
         if let Some(p) = self.pipes.current() {
             if linger > 0 {
                 self.linger_at = Some(env.now + Duration::from_millis(linger as u64));
@@ -481,12 +484,19 @@ impl Session {
                 hello: &mut self.hello,
             };
             let round = conn.move_data(side, env.now);
-            let flushed = matches!(&self.link, Link::Up(c) if c.engine.pending_output() == 0);
+            let flushed = matches!(&self.link, Link::Up(c) if c.pending_output() == 0);
             match round {
                 Round::Failed(e) => return self.engine_error(env, e),
                 Round::IoFailed(errno) => return self.io_error(env, errno),
                 _ if self.ending == Ending::Flushing && flushed => return self.finish(env),
-                Round::Idle => return,
+                Round::Idle => {
+                    if let Link::Up(conn) = &mut self.link {
+                        let allowed =
+                            self.ending == Ending::Running && self.options.socket_type != ZMQ_RADIO;
+                        conn.settle(self.pipes.current(), allowed);
+                    }
+                    return;
+                }
                 Round::Progress => {}
             }
         }

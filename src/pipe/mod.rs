@@ -19,6 +19,7 @@
 //! * `Hwm(in, out)`: the peer changed its HWM options.
 
 pub mod conflate;
+pub mod direct;
 pub mod ypipe;
 
 use std::sync::Arc;
@@ -84,6 +85,8 @@ enum Owner {
 /// The addressing shared by both ends of one pipe.
 struct Link {
     owners: [Mutex<Owner>; 2],
+    /// The connection each end may write to directly (see [`direct`]).
+    direct: [direct::Slot; 2],
 }
 
 /// The event an end reports to its owner after processing a command.
@@ -155,6 +158,8 @@ pub(crate) struct Pipe {
     /// The connection this pipe carries (for zmq_disconnect and events), if any.
     endpoint: Option<EndpointPair>,
     disconnect_msg: Option<Message>,
+    /// The connection this end may write to directly, if offered.
+    direct: direct::Cached,
 }
 
 fn compute_lwm(hwm: i32) -> i32 {
@@ -170,6 +175,7 @@ pub(crate) fn pipepair(hwms: [i32; 2], conflate: [bool; 2]) -> (Pipe, Pipe) {
             Mutex::new(Owner::Pending(Vec::new())),
             Mutex::new(Owner::Pending(Vec::new())),
         ],
+        direct: Default::default(),
     });
     // Queue 0 carries end 0 -> end 1, queue 1 carries end 1 -> end 0.
     let make = |c: bool| -> (Outbound, Inbound) {
@@ -209,6 +215,10 @@ pub(crate) fn pipepair(hwms: [i32; 2], conflate: [bool; 2]) -> (Pipe, Pipe) {
         server_routing_id: 0,
         endpoint: None,
         disconnect_msg: None,
+        // Armed by the first read: a socket that only sends (PUSH, PUB)
+        // streams through the pipe, where HWM counts every message, as in
+        // libzmq (test_monitor's pipe statistics are exact).
+        direct: direct::Cached::default(),
     };
     let p0 = end(0, in0, out0, hwms[0], hwms[1], conflate[0]);
     let p1 = end(1, in1, out1, hwms[1], hwms[0], conflate[1]);
@@ -311,6 +321,7 @@ impl Pipe {
             self.process_delimiter();
             return None;
         }
+        self.direct.armed = true;
         if !msg.more() && !msg.is_routing_id() {
             self.msgs_read += 1;
             // Credit goes back every LWM messages (libzmq also re-sends it on
@@ -354,11 +365,22 @@ impl Pipe {
     fn write_unchecked(&mut self, msg: Message) {
         let more = msg.more();
         let is_routing_id = msg.is_routing_id();
-        match self.outbound.as_mut() {
-            Some(Outbound::Queue(w)) => {
+        match &mut self.outbound {
+            Some(Outbound::Queue(_)) => {
                 if more {
                     self.partial.push(msg);
                 } else {
+                    let msg = if self.direct.armed && !is_routing_id {
+                        match self.try_direct(msg) {
+                            Ok(()) => return,
+                            Err(msg) => msg,
+                        }
+                    } else {
+                        msg
+                    };
+                    let Some(Outbound::Queue(w)) = self.outbound.as_mut() else {
+                        return;
+                    };
                     if !self.partial.is_empty() {
                         for part in self.partial.drain(..) {
                             w.write(part);
@@ -373,6 +395,33 @@ impl Pipe {
         if !more && !is_routing_id {
             self.msgs_written += 1;
         }
+    }
+
+    /// Offers the peer end (the socket's) a connection to write whole
+    /// messages to directly; None withdraws the offer.
+    pub fn offer_direct(&self, out: Option<Arc<dyn direct::DirectOut>>) {
+        self.link.direct[1 - self.side].offer(out);
+    }
+
+    /// Whole messages read from this end so far.
+    pub fn msgs_read(&self) -> u64 {
+        self.msgs_read
+    }
+
+    /// Offers a whole message (the partial frames, then `msg`) to the
+    /// connection's direct write; gives `msg` back when it must go through
+    /// the pipe. Disarms until the socket reads from this pipe again.
+    #[cold]
+    fn try_direct(&mut self, msg: Message) -> Result<(), Message> {
+        self.direct.armed = false;
+        let Some(d) = self.direct.current(&self.link.direct[self.side]) else {
+            return Err(msg);
+        };
+        let wake = d.try_send(self.msgs_written, &mut self.partial, msg)?;
+        if wake {
+            self.send_to_peer(PipeCommand::ActivateRead);
+        }
+        Ok(())
     }
 
     /// Drops the frames of an unfinished multi-part message.

@@ -317,6 +317,30 @@ pub struct OutQueue {
     pending: usize,
 }
 
+/// The longest frame header of ZMTP 2.0 and 3.x: flags and an 8-byte size.
+pub const MAX_HEADER: usize = 9;
+
+/// Writes the header of a ZMTP 2.0/3.x frame of `size` bytes into `out`;
+/// returns its length (2, or 9 for frames over 255 bytes).
+pub fn frame_header(more: bool, command: bool, size: usize, out: &mut [u8; MAX_HEADER]) -> usize {
+    let mut wf = 0u8;
+    if more {
+        wf |= wire::MORE;
+    }
+    if command {
+        wf |= wire::COMMAND;
+    }
+    if size > 255 {
+        out[0] = wf | wire::LARGE;
+        out[1..9].copy_from_slice(&(size as u64).to_be_bytes());
+        9
+    } else {
+        out[0] = wf;
+        out[1] = size as u8;
+        2
+    }
+}
+
 /// Bodies larger than this go to the kernel from their own memory.
 pub const ZERO_COPY_THRESHOLD: usize = 1024;
 
@@ -368,20 +392,9 @@ impl OutQueue {
                 self.buf.push(more as u8);
             }
             Framing::V2 | Framing::V3_1 => {
-                let mut wf = 0u8;
-                if more {
-                    wf |= wire::MORE;
-                }
-                if command {
-                    wf |= wire::COMMAND;
-                }
-                if size > 255 {
-                    self.buf.push(wf | wire::LARGE);
-                    self.buf.extend_from_slice(&(size as u64).to_be_bytes());
-                } else {
-                    self.buf.push(wf);
-                    self.buf.push(size as u8);
-                }
+                let mut header = [0u8; MAX_HEADER];
+                let n = frame_header(more, command, size, &mut header);
+                self.buf.extend_from_slice(&header[..n]);
             }
         }
         self.buf.extend_from_slice(prefix);

@@ -809,6 +809,17 @@ impl Engine {
 
     // ---- output ---------------------------------------------------------
 
+    /// Whether traffic leaves as plain ZMTP 2.0/3.x frames that anyone may
+    /// encode (handshake done; no CURVE, no ZMTP 1.0, not raw): the
+    /// condition for the socket's thread to write directly (io/direct.rs).
+    pub fn direct_framing(&self) -> bool {
+        self.error.is_none()
+            && self.phase == Phase::Active
+            && !self.encrypting
+            && !self.cfg.raw
+            && self.framing != Framing::V1
+    }
+
     /// Whether the session may hand over messages now (handshake done and
     /// the output batch not full).
     pub fn can_send(&self) -> bool {

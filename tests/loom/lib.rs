@@ -1,12 +1,14 @@
 //! Loom models of zmqrs's lock-free pieces: the ypipe (a writer and a
-//! reader, the asleep/wake-up rule, chunk recycling) and the mailbox's
-//! ARMED/SIGNALLED/QUIET word (senders and the owner).
+//! reader, the asleep/wake-up rule, chunk recycling), the mailbox's
+//! ARMED/SIGNALLED/QUIET word (senders and the owner), and the ownership of
+//! a connection's output between its session and a socket's thread writing
+//! directly (`src/io/direct_state.rs`).
 //!
 //! The library's own files are compiled here as they are; `--cfg loom`
 //! makes `src/sync_prims.rs` hand them loom's atomics and cells and a model
 //! of crossbeam's channel, and `sys.rs` below stands in for the eventfd. The
-//! models themselves are `mod loom_models` in src/pipe/ypipe.rs and
-//! src/mailbox.rs.
+//! models themselves are `mod loom_models` in src/pipe/ypipe.rs,
+//! src/mailbox.rs and src/io/direct_state.rs.
 //!
 //! `RUSTFLAGS="--cfg loom" cargo test --release` here, or
 //! `tests/sanitize/run loom` (which bounds the preemptions and reports how
@@ -26,6 +28,9 @@ mod sys;
 #[allow(dead_code)]
 #[path = "../../src/pipe/ypipe.rs"]
 mod ypipe;
+#[allow(dead_code)]
+#[path = "../../src/io/direct_state.rs"]
+mod direct_state;
 
 /// Runs a model with loom's defaults (LOOM_MAX_PREEMPTIONS and the other
 /// LOOM_* variables apply) and prints how many interleavings it explored.
