@@ -454,12 +454,21 @@ fn subscribe_and_check(s: &Socket, seed: u64, mut warm: impl FnMut()) {
             .unwrap_or_else(|e| panic!("message {i}: {e}"));
         assert_eq!(got.len(), want.len(), "parts of message {i}");
         for (p, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!(
-                g == w,
-                "message {i} part {p}: {} bytes, want {}",
-                g.len(),
-                w.len()
-            );
+            if g != w {
+                // Where it differs tells a splice (a shifted run of stream
+                // bytes) from a bad repair (a wrong stretch in place).
+                let diff: Vec<usize> = (0..g.len().min(w.len()))
+                    .filter(|&k| g[k] != w[k])
+                    .collect();
+                panic!(
+                    "message {i} part {p}: {} bytes, want {}; {} bytes differ, from offset {:?} to {:?}",
+                    g.len(),
+                    w.len(),
+                    diff.len(),
+                    diff.first(),
+                    diff.last()
+                );
+            }
         }
     }
 }
