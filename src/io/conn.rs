@@ -165,8 +165,14 @@ impl Conn {
             tail,
             ..
         } = self;
-        if direct.as_ref().is_some_and(|d| !d.acquire(tail, true)) {
-            return;
+        if let Some(d) = direct {
+            // The connection closes next: wait out a direct write under way
+            // (its tail then comes with the output), so that the ERROR
+            // command or the linger output is not skipped.
+            d.retire();
+            if !d.acquire(tail, true) {
+                return;
+            }
         }
         if !tail.is_empty() {
             let _ = write_tail(tail, stream);

@@ -109,10 +109,21 @@ impl DirectOut for Direct {
                 Ok(w) => break Some(w),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break Some(0),
-                // The connection failed: the message is lost with it, as
-                // one the engine had encoded would be; the session finds the
-                // failure on its side of the stream.
-                Err(_) => break None,
+                // The connection is gone: the message is lost with it, as
+                // one the engine had encoded would be; the session's reads
+                // find the failure too.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN)
+                    ) =>
+                {
+                    break None
+                }
+                // Anything else (ENOBUFS, ENOMEM) may leave the connection
+                // up: the whole message goes to the session as a tail, which
+                // writes it or meets the error and handles it as its own.
+                Err(_) => break Some(0),
             }
         };
         let wake = match written {

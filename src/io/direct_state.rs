@@ -19,6 +19,9 @@
 //!   with a wake-up for the session.
 //! * TAIL (with OFF, maybe CLOSED): the tail is the session's to take, at
 //!   its next `acquire`, before it writes anything else.
+//! * CLOSED is final: nothing clears it (only TAIL may still come and go
+//!   beside it), so a retired output, and the descriptor number it holds,
+//!   is never written through again.
 
 use crate::sync_prims::{yield_now, AtomicU64, AtomicU8, Ordering, UnsafeCell};
 

@@ -16,7 +16,10 @@
 //! to the message.
 //!
 //! The pipe end holds the offer; the session replaces it on every new
-//! connection and closes it when the connection ends.
+//! connection and retires it when the connection ends. A retired offer may
+//! stay in the slot until the next connection's replaces it: retiring is
+//! final (`io/direct_state.rs`: nothing leaves CLOSED), so it is never
+//! written through again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
