@@ -174,15 +174,9 @@ impl Conn {
                 return;
             }
         }
-        if !tail.is_empty() {
-            let _ = write_tail(tail, stream);
-            if !tail.is_empty() {
-                return;
-            }
-        }
         with_engine!(engine, e => {
-            if e.pending_output() > 0 {
-                let _ = write(e, stream);
+            if !tail.is_empty() || e.pending_output() > 0 {
+                let _ = write(tail, e, stream);
             }
         })
     }
@@ -321,16 +315,8 @@ impl Io<'_> {
             }
         }
         // Bytes to the peer: a direct write's tail first.
-        if !self.tail.is_empty() && *self.writable {
-            match write_tail(self.tail, self.stream) {
-                Ok(n) => progress |= n > 0,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => *self.writable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Round::IoFailed(e.raw_os_error().unwrap_or(libc::ECONNRESET)),
-            }
-        }
-        if self.tail.is_empty() && engine.pending_output() > 0 && *self.writable {
-            match write(engine, self.stream) {
+        if (!self.tail.is_empty() || engine.pending_output() > 0) && *self.writable {
+            match write(self.tail, engine, self.stream) {
                 Ok(n) => progress |= n > 0,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => *self.writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -345,19 +331,20 @@ impl Io<'_> {
     }
 }
 
-/// Writes as much of a direct write's tail as the stream takes.
-fn write_tail(tail: &mut Vec<u8>, stream: &mut ByteStream) -> io::Result<usize> {
-    let n = stream.write_vectored(&[IoSlice::new(tail)])?;
-    tail.drain(..n);
-    Ok(n)
-}
-
-/// Writes as much of the engine's output as the stream takes, with one
-/// vectored write.
-fn write<E: StreamEngine>(engine: &mut E, stream: &mut ByteStream) -> io::Result<usize> {
+/// Writes as much as the stream takes of a direct write's tail and then the
+/// engine's output, with one vectored write.
+fn write<E: StreamEngine>(
+    tail: &mut Vec<u8>,
+    engine: &mut E,
+    stream: &mut ByteStream,
+) -> io::Result<usize> {
     let mut slices = [IoSlice::new(&[]); 64];
-    let n = engine.output(&mut slices);
+    let first = usize::from(!tail.is_empty());
+    slices[0] = IoSlice::new(tail);
+    let n = first + engine.output(&mut slices[first..]);
     let written = stream.write_vectored(&slices[..n])?;
-    engine.advance_write(written);
+    let from_tail = written.min(tail.len());
+    tail.drain(..from_tail);
+    engine.advance_write(written - from_tail);
     Ok(written)
 }
