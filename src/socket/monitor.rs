@@ -89,23 +89,103 @@ impl SocketCore {
 
     /// Sends on the events that arrived. One the readers cannot take now is
     /// dropped whole, as libzmq's monitor socket does with ZMQ_DONTWAIT.
+    ///
+    /// The events are taken out of the feed first and the mailbox is looked
+    /// at after: a reader that connected before an event was raised has its
+    /// pipe in the mailbox by then, so it gets the event. Looking at the
+    /// mailbox only before reading the feed loses such events when the
+    /// reaper is descheduled between the two (seen in CI: a monitor that
+    /// connected before `zmq_bind` missed LISTENING, ACCEPTED and
+    /// HANDSHAKE_SUCCEEDED). libzmq's monitor socket processes its commands
+    /// before each send, to the same effect.
     pub(super) fn forward_events(&mut self) {
-        let Some(feed) = self.feed.as_mut() else {
-            return;
-        };
-        while let Some(m) = feed.read() {
-            if self.feed_dropping {
-                self.feed_dropping = m.more();
-                continue;
+        loop {
+            let Some(feed) = self.feed.as_mut() else {
+                return;
+            };
+            let mut batch = Vec::new();
+            while let Some(m) = feed.read() {
+                batch.push(m);
             }
-            let more = m.more();
-            if self
-                .pattern
-                .send(&mut self.pipes, &self.options, m)
-                .is_err()
-            {
-                self.feed_dropping = more;
+            if batch.is_empty() {
+                return;
             }
+            self.drain_mailbox();
+            for m in batch {
+                if self.feed_dropping {
+                    self.feed_dropping = m.more();
+                    continue;
+                }
+                let more = m.more();
+                if self
+                    .pattern
+                    .send(&mut self.pipes, &self.options, m)
+                    .is_err()
+                {
+                    self.feed_dropping = more;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::ctx::Ctx;
+    use crate::endpoint::EndpointPair;
+    use crate::monitor::Monitor;
+
+    /// The reaper's step looked at the monitor socket's mailbox, a reader
+    /// connected and the monitored socket raised an event, then the step
+    /// forwarded the feed: the event must reach that reader, whose pipe was
+    /// in the mailbox before the event was in the feed.
+    #[test]
+    fn an_event_reaches_a_reader_that_connected_before_it() {
+        for (ty, reader_ty) in [
+            (ZMQ_PAIR, ZMQ_PAIR),
+            (ZMQ_PUSH, ZMQ_PULL),
+            (ZMQ_PUB, ZMQ_SUB),
+        ] {
+            let ctx = Ctx::new();
+            let endpoint = format!("inproc://monitor-race-{ty}");
+            let mut mon = create(&ctx, ty).unwrap();
+            mon.options.linger = 0;
+            mon.bind(&endpoint).unwrap();
+            let (feed_in, feed_out) = pipepair([FEED_HWM, 0], [false, false]);
+            mon.adopt_feed(feed_out);
+            let monitor = Arc::new(Monitor::default());
+            monitor.start(feed_in, u64::MAX, 2);
+            mon.drain_mailbox();
+
+            let mut reader = create(&ctx, reader_ty).unwrap();
+            if reader_ty == ZMQ_SUB {
+                reader.setsockopt(ZMQ_SUBSCRIBE, Some(b"")).unwrap();
+            }
+            reader.connect(&endpoint).unwrap();
+            let pair = EndpointPair {
+                local: "tcp://127.0.0.1:5555".into(),
+                remote: String::new(),
+                bound: true,
+            };
+            monitor.event(ZMQ_EVENT_LISTENING, 7, &pair);
+            mon.forward_events();
+
+            let first = reader.recv(ZMQ_DONTWAIT);
+            assert!(first.is_ok(), "socket type {ty}: event lost");
+            let body = first.unwrap();
+            assert_eq!(
+                body.to_vec(),
+                (ZMQ_EVENT_LISTENING as u64).to_ne_bytes(),
+                "socket type {ty}"
+            );
+
+            monitor.stop(false);
+            ctx.reap(Box::new(reader));
+            ctx.reap(Box::new(mon));
+            assert!(ctx.terminate().is_ok());
         }
     }
 }
