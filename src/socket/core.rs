@@ -72,6 +72,7 @@ impl SocketCore {
             awaiting: HashSet::new(),
             feed: None,
             feed_dropping: false,
+            feed_ended: false,
         })
     }
 
@@ -329,7 +330,12 @@ impl SocketCore {
 
     /// Starts closing (called by the reaper): stop accepting peers, ask
     /// every pipe to terminate, and wait for their acknowledgements.
+    /// Once only: a monitor socket starts it itself when its feed ends, and
+    /// may be handed to the reaper after that.
     pub(crate) fn start_termination(&mut self) {
+        if self.terminating {
+            return;
+        }
         self.ctx.inproc().unregister_all(self.id());
         self.terminating = true;
         // Pipes first, then the sessions: a session must see its pipe

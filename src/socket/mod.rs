@@ -99,6 +99,9 @@ pub(crate) struct SocketCore {
     feed: Option<Pipe>,
     /// The rest of a fed event that the readers could not take is skipped.
     feed_dropping: bool,
+    /// The feed has ended; the monitor socket closes once it has sent
+    /// what it took from the feed.
+    feed_ended: bool,
 }
 
 /// Creates a socket of `socket_type` in `ctx` (`zmq_socket`).

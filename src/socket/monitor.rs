@@ -76,14 +76,15 @@ impl SocketCore {
     }
 
     /// A command for the feed. Once the feed has ended, the monitor socket
-    /// closes like any other.
+    /// closes like any other, but only after [`Self::forward_events`] has
+    /// sent what it already took from the feed (see there).
     pub(super) fn feed_command(&mut self, cmd: PipeCommand) {
         let Some(feed) = self.feed.as_mut() else {
             return;
         };
         if feed.process(cmd) == Some(PipeEvent::Terminated) {
             self.feed = None;
-            self.start_termination();
+            self.feed_ended = true;
         }
     }
 
@@ -98,17 +99,25 @@ impl SocketCore {
     /// connected before `zmq_bind` missed LISTENING, ACCEPTED and
     /// HANDSHAKE_SUCCEEDED). libzmq's monitor socket processes its commands
     /// before each send, to the same effect.
+    ///
+    /// The end of the feed may be among the commands that drain brings; the
+    /// socket closes only after the events taken before it are sent, or the
+    /// last of them (MONITOR_STOPPED) would be cut off with the readers'
+    /// pipes.
     pub(super) fn forward_events(&mut self) {
         loop {
+            // First the commands that let the feed be read again (a reader
+            // that found it empty waits for its writer's activation).
+            self.drain_mailbox();
             let Some(feed) = self.feed.as_mut() else {
-                return;
+                break;
             };
             let mut batch = Vec::new();
             while let Some(m) = feed.read() {
                 batch.push(m);
             }
             if batch.is_empty() {
-                return;
+                break;
             }
             self.drain_mailbox();
             for m in batch {
@@ -125,6 +134,9 @@ impl SocketCore {
                     self.feed_dropping = more;
                 }
             }
+        }
+        if std::mem::take(&mut self.feed_ended) {
+            self.start_termination();
         }
     }
 }
@@ -176,13 +188,29 @@ mod tests {
             let first = reader.recv(ZMQ_DONTWAIT);
             assert!(first.is_ok(), "socket type {ty}: event lost");
             let body = first.unwrap();
+            assert!(body.more(), "socket type {ty}");
             assert_eq!(
                 body.to_vec(),
                 (ZMQ_EVENT_LISTENING as u64).to_ne_bytes(),
                 "socket type {ty}"
             );
 
-            monitor.stop(false);
+            let mut more = true;
+            while more {
+                more = reader.recv(ZMQ_DONTWAIT).unwrap().more();
+            }
+
+            // The last event and the end of the feed come in one step: the
+            // event still goes out before the monitor socket closes.
+            monitor.stop(true);
+            mon.forward_events();
+            let last = reader.recv(ZMQ_DONTWAIT);
+            assert!(last.is_ok(), "socket type {ty}: MONITOR_STOPPED lost");
+            assert_eq!(
+                last.unwrap().to_vec(),
+                (ZMQ_EVENT_MONITOR_STOPPED as u64).to_ne_bytes(),
+                "socket type {ty}"
+            );
             ctx.reap(Box::new(reader));
             ctx.reap(Box::new(mon));
             assert!(ctx.terminate().is_ok());
