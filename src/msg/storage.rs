@@ -82,16 +82,17 @@ impl Owner {
 
     fn alloc_raw(len: usize, zeroed: bool) -> Option<(Owner, NonNull<u8>)> {
         let (layout, offset) = layout(len)?;
+        let calloc = zeroed && layout.size() >= CALLOC_MIN;
         // SAFETY: the layout has a non-zero size (it holds a Header).
         let base = unsafe {
-            if zeroed && layout.size() >= CALLOC_MIN {
+            if calloc {
                 alloc::alloc_zeroed(layout)
             } else {
                 alloc::alloc(layout)
             }
         };
         let base = NonNull::new(base)?;
-        if zeroed && layout.size() < CALLOC_MIN {
+        if zeroed && !calloc {
             // SAFETY: base is a fresh allocation of layout.size() bytes.
             unsafe { std::ptr::write_bytes(base.as_ptr(), 0, layout.size()) };
         }

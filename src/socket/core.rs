@@ -362,7 +362,8 @@ impl SocketCore {
     /// Processes commands for a closing socket (called by the reaper when
     /// its mailbox fd is readable). Returns whether the socket is finished.
     pub(crate) fn reap_step(&mut self) -> bool {
-        self.drain_mailbox();
+        // Drains the mailbox too (a monitor socket's feed needs it done
+        // around each batch it reads).
         self.forward_events();
         self.terminating
             && self.term_acks == 0
