@@ -11,9 +11,11 @@
 //! lock, held to write one event or to process one of its pipe commands;
 //! nothing here calls out while holding it but the pipe itself.
 //!
-//! Events are never waited for: past the pipe's limit they are dropped, and
-//! the monitor socket drops what its readers cannot take, as libzmq's
-//! monitor socket does with ZMQ_DONTWAIT.
+//! Events are never waited for: past the pipe's limit they are dropped.
+//! The monitor socket holds what its readers cannot take yet and stops
+//! reading the pipe meanwhile, so that an event raised before the reader
+//! connected still reaches it, as with libzmq 4.3.5, whose monitor socket
+//! blocks the raising thread instead.
 
 use std::sync::Arc;
 
@@ -24,7 +26,9 @@ use crate::pipe::{Pipe, PipeCommand, PipeEvent, PipeSink};
 use crate::util::sync::Mutex;
 
 /// How many events may wait in the pipe for the monitor socket to forward
-/// them; more are dropped (the reaper forwards as soon as it is woken).
+/// them; more are dropped (the reaper forwards as soon as it is woken, and
+/// while its readers cannot take an event, it holds that one and the rest
+/// of its batch and leaves the pipe to fill).
 pub(crate) const FEED_HWM: i32 = 10_000;
 
 /// The monitor of one socket, shared with its sessions.

@@ -156,3 +156,59 @@ fn plain_without_handler_refuses() {
     let _ = client.send("hi", 0);
     assert!(server.recv_msg(0).is_err());
 }
+
+/// libzmq's security tests connect a client, then start monitoring it and
+/// connect the monitor's reader, and wait for the client's
+/// HANDSHAKE_FAILED_AUTH. libzmq 4.3.5 holds an event until a reader takes
+/// it (its monitor socket's send blocks), so the event arrives even when
+/// the handshake failed before the reader connected. It must here too
+/// (CI lost it once, in test_security_zap).
+#[test]
+fn an_auth_failure_reaches_a_monitor_reader_that_connects_late() {
+    use std::time::Duration;
+
+    let ctx = Context::new();
+    let h = spawn_handler(&ctx, "500");
+    let server = ctx.socket(SocketType::DEALER).unwrap();
+    server
+        .setsockopt_raw(ZMQ_ZAP_DOMAIN, Some(b"DOMAIN"))
+        .unwrap();
+    server.set_linger(0).unwrap();
+    server.bind("tcp://127.0.0.1:*").unwrap();
+    server
+        .monitor("inproc://server-mon", ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        .unwrap();
+    let server_mon = ctx.socket(SocketType::PAIR).unwrap();
+    server_mon.set_linger(0).unwrap();
+    server_mon.set_rcvtimeo(5000).unwrap();
+    server_mon.connect("inproc://server-mon").unwrap();
+
+    let client = ctx.socket(SocketType::DEALER).unwrap();
+    client.set_linger(0).unwrap();
+    client
+        .monitor("inproc://late-reader", ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        .unwrap();
+    client.connect(&server.last_endpoint().unwrap()).unwrap();
+    // The handshake fails (one ZAP request, status 500) before the reader
+    // connects: the server's event comes before its ERROR goes out, and
+    // the client has long read that ERROR when the reader connects. A 500
+    // is not retried, so no later event could stand in for a lost one.
+    assert!(server_mon.recv_multipart(0).is_ok(), "server: no event");
+    thread::sleep(Duration::from_millis(300));
+    let mon = ctx.socket(SocketType::PAIR).unwrap();
+    mon.set_linger(0).unwrap();
+    mon.set_rcvtimeo(2000).unwrap();
+    mon.connect("inproc://late-reader").unwrap();
+    let parts = mon.recv_multipart(0).expect("the event was lost");
+    let number = u16::from_le_bytes([parts[0][0], parts[0][1]]);
+    let value = u32::from_le_bytes([parts[0][2], parts[0][3], parts[0][4], parts[0][5]]);
+    assert_eq!(
+        (i32::from(number), value),
+        (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 500)
+    );
+    drop(mon);
+    drop(server_mon);
+    drop(client);
+    drop(server);
+    assert_eq!(stop_handler(&ctx, h).len(), 1);
+}

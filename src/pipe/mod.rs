@@ -337,6 +337,12 @@ impl Pipe {
         Some(msg)
     }
 
+    /// Whether the peer has ended the pipe and what it wrote before its
+    /// delimiter waits to be read (the pipe ends once it is).
+    pub fn peer_ended(&self) -> bool {
+        self.state == State::WaitingForDelimiter
+    }
+
     /// Whether a message can be written now (not terminating, below HWM).
     #[inline]
     pub fn check_write(&mut self) -> bool {

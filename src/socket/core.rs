@@ -71,6 +71,8 @@ impl SocketCore {
             endpoints: Vec::new(),
             awaiting: HashSet::new(),
             feed: None,
+            feed_held: Default::default(),
+            feed_mid: false,
             feed_dropping: false,
             feed_ended: false,
         })

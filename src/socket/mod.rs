@@ -97,7 +97,14 @@ pub(crate) struct SocketCore {
     awaiting: HashSet<u64>,
     /// A monitor socket's feed: the events its [`Monitor`] posts.
     feed: Option<Pipe>,
-    /// The rest of a fed event that the readers could not take is skipped.
+    /// Frames taken from the feed that the readers could not take yet (a
+    /// PAIR or PUSH with no reader, or with its reader at the HWM). They go
+    /// out, in order, once a reader connects or makes room; meanwhile the
+    /// feed is not read, so it fills and the [`Monitor`] drops new events.
+    feed_held: std::collections::VecDeque<crate::msg::Message>,
+    /// The last frame forwarded had MORE: the next one must follow it.
+    feed_mid: bool,
+    /// The rest of a fed event that lost its reader part-way is skipped.
     feed_dropping: bool,
     /// The feed has ended; the monitor socket closes once it has sent
     /// what it took from the feed.
