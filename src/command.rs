@@ -28,6 +28,9 @@ pub(crate) enum SocketCommand {
     Launched,
 }
 
+// Every slot of a socket's mailbox is as large as its largest command.
+const _: () = assert!(std::mem::size_of::<SocketCommand>() <= 32);
+
 /// The part of a socket that other threads may hold.
 pub(crate) struct SocketShared {
     pub mailbox: Mailbox<SocketCommand>,

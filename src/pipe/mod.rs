@@ -40,7 +40,9 @@ pub(crate) enum PipeCommand {
     /// (in boost, out boost, in HWM, out HWM).
     Boost(i32, i32, i32, i32),
     /// The message to send to the peer when this end is disconnected.
-    DisconnectMsg(Message),
+    /// Boxed: a 64-byte message inline would make every command, and so
+    /// every slot of every mailbox, more than twice as large.
+    DisconnectMsg(Box<Message>),
     /// The peer reconnected: write into this fresh queue from now on; what
     /// was queued in the old one is dropped (`msgs_read` is the peer's count).
     Hiccup(Outbound, u64),
@@ -49,6 +51,9 @@ pub(crate) enum PipeCommand {
     /// Queue lengths for a stats request: (ours towards the peer, the peer's towards us).
     StatsReply(u64, u64),
 }
+
+// Every mailbox slot is as large as its largest command; keep them small.
+const _: () = assert!(std::mem::size_of::<PipeCommand>() <= 32);
 
 impl std::fmt::Debug for PipeCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -522,7 +527,7 @@ impl Pipe {
                 None
             }
             PipeCommand::DisconnectMsg(m) => {
-                self.disconnect_msg = Some(m);
+                self.disconnect_msg = Some(*m);
                 None
             }
             PipeCommand::StatsRequest(n) => Some(PipeEvent::StatsRequested(n)),
@@ -652,7 +657,7 @@ impl Pipe {
 
     /// Asks the peer end to send `msg` to us when it disconnects.
     pub fn send_disconnect_msg_to_peer(&self, msg: Vec<u8>) {
-        self.send_to_peer(PipeCommand::DisconnectMsg(Message::from_vec(msg)));
+        self.send_to_peer(PipeCommand::DisconnectMsg(Box::new(Message::from_vec(msg))));
     }
 
     /// The peer's routing id as known to a ROUTER.
