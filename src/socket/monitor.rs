@@ -119,9 +119,10 @@ impl SocketCore {
     /// [`Monitor`]: crate::monitor::Monitor
     pub(super) fn forward_events(&mut self) {
         loop {
-            // First the commands that let the feed be read again (a reader
-            // that found it empty waits for its writer's activation) or let
-            // held events go (a reader connected or made room).
+            // The commands that let held events go (a reader connected or
+            // made room) or the feed be read again (a reader that found it
+            // empty waits for its writer's activation). Events read in one
+            // round are sent in the next, after this drain.
             self.drain_mailbox();
             if !self.send_held() {
                 self.read_ended_feed();
@@ -134,11 +135,6 @@ impl SocketCore {
                 self.feed_held.push_back(m);
             }
             if self.feed_held.is_empty() {
-                break;
-            }
-            self.drain_mailbox();
-            if !self.send_held() {
-                self.read_ended_feed();
                 break;
             }
         }
@@ -196,6 +192,19 @@ mod tests {
     use crate::endpoint::EndpointPair;
     use crate::monitor::Monitor;
 
+    /// A monitor socket of type `ty` bound at `endpoint`, fed by a new
+    /// [`Monitor`] that posts every event in format version 2.
+    fn monitor_socket(ctx: &Arc<Ctx>, ty: i32, endpoint: &str) -> (SocketCore, Arc<Monitor>) {
+        let mut mon = create(ctx, ty).unwrap();
+        mon.options.linger = 0;
+        mon.bind(endpoint).unwrap();
+        let (feed_in, feed_out) = pipepair([FEED_HWM, 0], [false, false]);
+        mon.adopt_feed(feed_out);
+        let monitor = Arc::new(Monitor::default());
+        monitor.start(feed_in, u64::MAX, 2);
+        (mon, monitor)
+    }
+
     /// The reaper's step looked at the monitor socket's mailbox, a reader
     /// connected and the monitored socket raised an event, then the step
     /// forwarded the feed: the event must reach that reader, whose pipe was
@@ -209,13 +218,7 @@ mod tests {
         ] {
             let ctx = Ctx::new();
             let endpoint = format!("inproc://monitor-race-{ty}");
-            let mut mon = create(&ctx, ty).unwrap();
-            mon.options.linger = 0;
-            mon.bind(&endpoint).unwrap();
-            let (feed_in, feed_out) = pipepair([FEED_HWM, 0], [false, false]);
-            mon.adopt_feed(feed_out);
-            let monitor = Arc::new(Monitor::default());
-            monitor.start(feed_in, u64::MAX, 2);
+            let (mut mon, monitor) = monitor_socket(&ctx, ty, &endpoint);
             mon.drain_mailbox();
 
             let mut reader = create(&ctx, reader_ty).unwrap();
@@ -278,13 +281,7 @@ mod tests {
         ] {
             let ctx = Ctx::new();
             let endpoint = format!("inproc://monitor-early-{ty}");
-            let mut mon = create(&ctx, ty).unwrap();
-            mon.options.linger = 0;
-            mon.bind(&endpoint).unwrap();
-            let (feed_in, feed_out) = pipepair([FEED_HWM, 0], [false, false]);
-            mon.adopt_feed(feed_out);
-            let monitor = Arc::new(Monitor::default());
-            monitor.start(feed_in, u64::MAX, 2);
+            let (mut mon, monitor) = monitor_socket(&ctx, ty, &endpoint);
             let pair = EndpointPair::default();
             for event in [ZMQ_EVENT_CONNECTED, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH] {
                 monitor.event(event, 500, &pair);
