@@ -79,17 +79,18 @@ entry! {
 
 entry! {
     /// Initialises a message of `size` bytes, to be filled through zmq_msg_data
-    /// (libzmq leaves them unspecified; ours are zero).
+    /// (libzmq leaves them unspecified; ours are zero, or an earlier body's).
     fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: usize) -> c_int {
         if msg.is_null() {
             return fail(Error::EFAULT, -1);
         }
-        // Zeroed, not left uninitialised as libzmq does: callers may send
-        // the body unfilled (libzmq's own remote_thr does), and every Rust
-        // reader of it (encoder, CURVE, subscription matching, an inproc
-        // receiver) would then read uninitialised memory. BENCHMARKS.md
-        // records what the zeroing costs.
-        match Message::try_with_size(size) {
+        // Never uninitialised memory, as libzmq's malloc'ed body is: callers
+        // may send the body unfilled (libzmq's own remote_thr does), and every
+        // Rust reader of it (encoder, CURVE, subscription matching, an inproc
+        // receiver) would then read uninitialised memory. A large body may be
+        // a recycled one still holding an earlier message's bytes, which
+        // costs nothing; a fresh one is zeroed (BENCHMARKS.md).
+        match Message::try_with_size_unspecified(size) {
             Ok(m) => {
                 // SAFETY: non-null pointer to the caller's zmq_msg_t.
                 unsafe { store(msg, m) };

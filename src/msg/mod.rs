@@ -17,8 +17,34 @@ use std::fmt;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
+mod pool;
 mod storage;
 use storage::{Kind, Owner};
+
+/// A recycled buffer of exactly `len` initialised bytes holding an earlier
+/// body's contents, for a receiver that will overwrite all of them; `None`
+/// when none is free (or `len` is too small to recycle).
+pub(crate) fn take_recycled(len: usize) -> Option<Vec<u8>> {
+    pool::take(len)
+}
+
+/// `len` zero bytes from the allocator's zeroing path (calloc, which can
+/// hand out fresh zero pages without clearing them); `None` if out of memory.
+fn zeroed_vec(len: usize) -> Option<Vec<u8>> {
+    let layout = std::alloc::Layout::array::<u8>(len).ok()?;
+    if layout.size() == 0 {
+        return Some(Vec::new());
+    }
+    // SAFETY: the layout has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: ptr is a fresh global-allocator block of exactly len bytes with
+    // u8's alignment, all of them initialised (zero): what Vec<u8> requires
+    // of from_raw_parts with length and capacity len.
+    Some(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
 
 /// Bodies up to this size are stored inside the message without allocation.
 pub const INLINE_CAPACITY: usize = 38;
@@ -167,32 +193,54 @@ impl Message {
 
     /// A message of `size` zero bytes (`zmq_msg_init_size`).
     pub fn with_size(size: usize) -> Message {
-        if size <= INLINE_CAPACITY {
-            Message {
-                body: Body::Inline {
-                    len: size as u8,
-                    data: [0; INLINE_CAPACITY],
-                },
-                ..Message::new()
-            }
-        } else {
-            match Owner::alloc_zeroed(size) {
-                Some((owner, ptr)) => Message::shared(owner, ptr, size),
-                None => std::alloc::handle_alloc_error(
-                    std::alloc::Layout::array::<u8>(size)
-                        .unwrap_or(std::alloc::Layout::new::<u8>()),
-                ),
-            }
+        match Message::try_with_size(size) {
+            Ok(m) => m,
+            Err(_) => std::alloc::handle_alloc_error(
+                std::alloc::Layout::array::<u8>(size).unwrap_or(std::alloc::Layout::new::<u8>()),
+            ),
         }
     }
 
     /// [`Message::with_size`] that reports ENOMEM instead of aborting when
     /// the allocation fails.
     pub fn try_with_size(size: usize) -> crate::Result<Message> {
+        Message::sized(size, true)
+    }
+
+    /// A message of `size` bytes whose contents are unspecified, for a
+    /// caller that will overwrite them (`zmq_msg_init_size`, whose bytes
+    /// libzmq leaves as malloc returns them). A large body may be a recycled
+    /// one that still holds an earlier message's bytes of this process; the
+    /// memory is always initialised, so reading it is never undefined
+    /// behaviour. Reports ENOMEM when the allocation fails.
+    pub fn try_with_size_unspecified(size: usize) -> crate::Result<Message> {
+        Message::sized(size, false)
+    }
+
+    fn sized(size: usize, zeroed: bool) -> crate::Result<Message> {
         if size <= INLINE_CAPACITY {
-            return Ok(Message::with_size(size));
+            return Ok(Message {
+                body: Body::Inline {
+                    len: size as u8,
+                    data: [0; INLINE_CAPACITY],
+                },
+                ..Message::new()
+            });
         }
-        // calloc: fresh zero pages for large bodies, no memset.
+        if size >= pool::MIN {
+            if let Some(mut buf) = pool::take(size) {
+                if zeroed {
+                    buf.fill(0);
+                }
+                return Ok(Message::from_vec(buf));
+            }
+            // A Vec body, so that it is recycled when dropped. calloc: fresh
+            // zero pages need no memset.
+            return match zeroed_vec(size) {
+                Some(buf) => Ok(Message::from_vec(buf)),
+                None => Err(crate::Error::ENOMEM),
+            };
+        }
         match Owner::alloc_zeroed(size) {
             Some((owner, ptr)) => Ok(Message::shared(owner, ptr, size)),
             None => Err(crate::Error::ENOMEM),
@@ -204,21 +252,30 @@ impl Message {
         if data.len() <= INLINE_CAPACITY {
             let mut buf = [0u8; INLINE_CAPACITY];
             buf[..data.len()].copy_from_slice(data);
-            Message {
+            return Message {
                 body: Body::Inline {
                     len: data.len() as u8,
                     data: buf,
                 },
                 ..Message::new()
-            }
-        } else {
-            match Owner::alloc_copy(data) {
-                Some((owner, ptr)) => Message::shared(owner, ptr, data.len()),
-                None => std::alloc::handle_alloc_error(
-                    std::alloc::Layout::array::<u8>(data.len())
-                        .unwrap_or(std::alloc::Layout::new::<u8>()),
-                ),
-            }
+            };
+        }
+        if data.len() >= pool::MIN {
+            let buf = match pool::take(data.len()) {
+                Some(mut buf) => {
+                    buf.copy_from_slice(data);
+                    buf
+                }
+                None => data.to_vec(),
+            };
+            return Message::from_vec(buf);
+        }
+        match Owner::alloc_copy(data) {
+            Some((owner, ptr)) => Message::shared(owner, ptr, data.len()),
+            None => std::alloc::handle_alloc_error(
+                std::alloc::Layout::array::<u8>(data.len())
+                    .unwrap_or(std::alloc::Layout::new::<u8>()),
+            ),
         }
     }
 
@@ -644,6 +701,34 @@ mod tests {
         assert!(!big.is_shared());
         assert_eq!(Message::with_size(100).as_slice(), &[0u8; 100][..]);
         assert_eq!(Message::with_size(3).len(), 3);
+    }
+
+    #[test]
+    fn a_large_body_is_recycled_but_with_size_still_zeroes() {
+        // A size no other test uses (the pool is process-wide); a busy pool
+        // is skipped, hence the retries.
+        let size = pool::MIN + 20_011;
+        let mut recycled = false;
+        for _ in 0..100 {
+            drop(Message::from_slice(&vec![9u8; size]));
+            let m = Message::try_with_size_unspecified(size).unwrap();
+            assert_eq!(m.len(), size);
+            let bytes = m.as_slice();
+            // Either the recycled body, as it was, or a fresh zeroed one.
+            assert!(bytes.iter().all(|&b| b == 9) || bytes.iter().all(|&b| b == 0));
+            if bytes[0] == 9 {
+                recycled = true;
+                break;
+            }
+        }
+        assert!(recycled, "a freed large body was never reused");
+        for _ in 0..10 {
+            drop(Message::from_slice(&vec![9u8; size]));
+            let m = Message::with_size(size);
+            assert!(m.as_slice().iter().all(|&b| b == 0));
+            let m = Message::try_with_size(size).unwrap();
+            assert!(m.as_slice().iter().all(|&b| b == 0));
+        }
     }
 
     #[test]

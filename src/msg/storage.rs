@@ -167,8 +167,9 @@ impl Drop for Owner {
             Kind::Inline => len,
             Kind::Vec { cap } => {
                 // SAFETY: ptr/len/cap came from a Vec<u8> taken apart in
-                // Message::from_vec and never freed since.
-                drop(unsafe { Vec::from_raw_parts(ptr, len, cap) });
+                // Message::from_vec and never freed since; its len bytes
+                // were initialised then and only ever overwritten since.
+                super::pool::give(unsafe { Vec::from_raw_parts(ptr, len, cap) });
                 0
             }
             Kind::Foreign(release) => {

@@ -7,7 +7,8 @@
 //! is received directly into the message's own memory: `read_buf` points
 //! the next read there (zero copy for large messages). The length field is
 //! checked against MAXMSGSIZE before anything is allocated, and a huge
-//! announced body grows with the bytes that actually arrive.
+//! announced body grows with the bytes that actually arrive, unless a
+//! recycled buffer of its size is free (`msg::take_recycled`).
 //!
 //! Output: [`OutQueue`] collects encoded frames: headers and small bodies
 //! in one batch buffer, large bodies by reference, handed to the kernel
@@ -288,8 +289,11 @@ impl Decoder {
         }
         // The body continues beyond what we have: receive it in place.
         let have = avail.len() - header_len;
-        let initial = size.min(PREALLOC_LIMIT.max(have));
-        let mut data = vec![0u8; initial];
+        // A recycled buffer of the whole size costs no new memory, so a
+        // lying length field gains nothing from it; only fresh memory grows
+        // as the bytes arrive.
+        let mut data = crate::msg::take_recycled(size)
+            .unwrap_or_else(|| vec![0u8; size.min(PREALLOC_LIMIT.max(have))]);
         data[..have].copy_from_slice(&avail[header_len..]);
         inbuf.consume(header_len + have);
         self.state = State::Body(Body {
@@ -619,6 +623,37 @@ mod tests {
         inbuf.push(&hdr);
         assert_eq!(d.decode(&mut inbuf), Ok(None));
         assert!(d.read_buf(&mut inbuf).len() <= PREALLOC_LIMIT);
+    }
+
+    #[test]
+    fn a_large_body_lands_whole_in_a_recycled_buffer() {
+        // A size no other test uses: the pool is process-wide, and a busy
+        // pool is skipped, hence the retries.
+        let size = 200_003;
+        for _ in 0..100 {
+            drop(Message::from_vec(vec![5u8; size]));
+            let mut d = Decoder::new(Framing::V2, -1);
+            let mut inbuf = InBuf::new(64);
+            let mut bytes = vec![wire::LARGE];
+            bytes.extend_from_slice(&(size as u64).to_be_bytes());
+            bytes.extend_from_slice(&[1, 2, 3]);
+            inbuf.push(&bytes);
+            assert_eq!(d.decode(&mut inbuf), Ok(None));
+            if d.read_buf(&mut inbuf).len() != size - 3 {
+                continue;
+            }
+            let rest = vec![8u8; size - 3];
+            let mut input = &rest[..];
+            while !input.is_empty() {
+                d.feed(&mut inbuf, &mut input);
+            }
+            let m = d.decode(&mut inbuf).unwrap().unwrap();
+            assert_eq!(&m.as_slice()[..4], &[1, 2, 3, 8]);
+            assert!(m.as_slice()[3..].iter().all(|&b| b == 8));
+            assert_eq!(m.len(), size);
+            return;
+        }
+        panic!("the body never went into a recycled buffer");
     }
 
     #[test]
