@@ -294,6 +294,45 @@ impl Pipe {
         true
     }
 
+    /// Starts watching an inbound queue that was found empty instead of
+    /// waiting for `ActivateRead` (see [`ypipe::Reader::watch`]), for an
+    /// owner that is about to spin anyway. `false` if there is nothing to
+    /// watch: the end is readable, ended, a conflate slot, or its wake-up is
+    /// already on its way.
+    pub fn watch_inbound(&mut self) -> bool {
+        if self.in_active
+            || (self.state != State::Active && self.state != State::WaitingForDelimiter)
+        {
+            return false;
+        }
+        match self.inbound.as_mut() {
+            Some(Inbound::Queue(r)) => r.watch(),
+            _ => false,
+        }
+    }
+
+    /// Whether a watched queue received something; call only while watching.
+    pub fn watched_ready(&mut self) -> bool {
+        match self.inbound.as_mut() {
+            Some(Inbound::Queue(r)) => r.watched_ready(),
+            _ => false,
+        }
+    }
+
+    /// Ends a watch. Returns `true` when something arrived: the end is then
+    /// readable again and no `ActivateRead` will come for it, so the owner
+    /// must treat it as [`PipeEvent::ReadActivated`].
+    pub fn unwatch_inbound(&mut self) -> bool {
+        let arrived = match self.inbound.as_mut() {
+            Some(Inbound::Queue(r)) => r.unwatch(),
+            _ => false,
+        };
+        if arrived {
+            self.in_active = true;
+        }
+        arrived
+    }
+
     fn read_raw(&mut self) -> Option<Message> {
         match self.inbound.as_mut()? {
             Inbound::Queue(r) => r.read(),

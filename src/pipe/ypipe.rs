@@ -7,11 +7,14 @@
 //! reader sees only flushed items. One shared word `published` carries the
 //! flushed count, or [`ASLEEP`] once the reader has found the queue empty:
 //!
-//! * `flush` swaps the count in with a compare-and-swap; if it finds
-//!   `ASLEEP` it stores the count anyway and returns `false`, telling the
-//!   writer to wake the reader (one command per batch, never per message).
+//! * `flush` swaps the count in; if it replaced `ASLEEP` it returns
+//!   `false`, telling the writer to wake the reader (one command per batch,
+//!   never per message).
 //! * `check_read` reads from its prefetched range without atomics; when the
 //!   range is used up it swaps in `ASLEEP` if nothing new was published.
+//! * A reader about to spin anyway may take its sleep back for a while
+//!   (`watch`) and look for new items itself, so that the writer need not
+//!   wake it; `unwatch` puts it back to sleep unless items came.
 //!
 //! This is libzmq's ypipe (src/ypipe.hpp, src/yqueue.hpp) with counters in
 //! place of pointers. Incomplete multi-part messages are never pushed here:
@@ -240,21 +243,17 @@ impl<T> Writer<T> {
         if w.flushed == w.written {
             return true;
         }
-        let awake = match shared.published.compare_exchange(
-            w.flushed,
-            w.written,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => true,
-            Err(_) => {
-                // Only the reader changes `published`, and only to ASLEEP.
-                shared.published.store(w.written, Ordering::Release);
-                false
-            }
-        };
+        // `published` holds our last count (the reader is awake, or watching
+        // after taking its sleep back) or ASLEEP. One swap, not the
+        // compare-and-swap and store on failure of libzmq's ypipe: a failed
+        // compare-and-swap is only a load and the store is not ordered with
+        // the reader's own compare-and-swaps, so once the reader can change
+        // ASLEEP back (Reader::watch) the pair lost a wake-up in the loom
+        // model `ypipe_watching_reader`. With every change a
+        // read-modify-write, both ends see the changes in one order.
+        let previous = shared.published.swap(w.written, Ordering::AcqRel);
         w.flushed = w.written;
-        awake
+        previous != ASLEEP
     }
 }
 
@@ -283,6 +282,62 @@ impl<T> Reader<T> {
             ) {
                 Ok(_) => false,
                 Err(ASLEEP) => false,
+                Err(limit) => {
+                    r.limit = limit;
+                    true
+                }
+            }
+        })
+    }
+
+    /// Takes back the sleep of a reader that found the queue empty, for a
+    /// moment of watching it instead (a reader about to spin anyway): the
+    /// writer's next flush then finds it awake and asks for no wake-up.
+    /// `false` when the reader was not asleep (it was never put to sleep, or
+    /// a flush already found it asleep and its wake-up is on its way).
+    pub fn watch(&mut self) -> bool {
+        self.with_state(|shared, r| {
+            r.read == r.limit
+                && shared
+                    .published
+                    .compare_exchange(ASLEEP, r.read, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+        })
+    }
+
+    /// Whether items were published since [`Reader::watch`]. Once they
+    /// were, the watch is over: the reader is awake with items to read.
+    pub fn watched_ready(&mut self) -> bool {
+        self.with_state(|shared, r| {
+            if r.limit != r.read {
+                return true;
+            }
+            // While watching, only the writer changes `published`, and
+            // never to ASLEEP.
+            let published = shared.published.load(Ordering::Acquire);
+            if published == r.read {
+                return false;
+            }
+            r.limit = published;
+            true
+        })
+    }
+
+    /// Ends a watch: the reader sleeps again unless items were published
+    /// meanwhile; returns whether they were (no wake-up will come for them,
+    /// so the caller must read them).
+    pub fn unwatch(&mut self) -> bool {
+        self.with_state(|shared, r| {
+            if r.limit != r.read {
+                return true;
+            }
+            match shared.published.compare_exchange(
+                r.read,
+                ASLEEP,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => false,
                 Err(limit) => {
                     r.limit = limit;
                     true
@@ -368,6 +423,27 @@ mod tests {
         w.write(4);
         assert!(!w.flush());
         assert_eq!(r.read(), Some(4));
+    }
+
+    #[test]
+    fn a_watching_reader_needs_no_wake_up() {
+        let (mut w, mut r) = channel::<u32>();
+        assert!(!r.watch()); // never asleep: nothing to take back
+        assert_eq!(r.read(), None); // now asleep
+        assert!(r.watch());
+        assert!(!r.watched_ready());
+        w.write(1);
+        assert!(w.flush()); // the reader is watching: no wake-up
+        assert!(r.watched_ready());
+        assert!(r.unwatch()); // items arrived: the caller reads them
+        assert_eq!(r.read(), Some(1));
+        assert_eq!(r.read(), None);
+        assert!(r.watch());
+        assert!(!r.unwatch()); // nothing came: asleep again
+        w.write(2);
+        assert!(!w.flush()); // so this flush must wake it
+        assert!(!r.watch()); // and the wake-up is on its way
+        assert_eq!(r.read(), Some(2));
     }
 
     #[test]
@@ -507,6 +583,55 @@ mod loom_models {
             n as usize,
             "an item not dropped once"
         );
+    }
+
+    /// As `writer_and_reader`, but a reader that finds the queue empty
+    /// first watches it (one look) before it sleeps, as a spinning socket
+    /// does: no item may be lost, and no wake-up may be needed that never
+    /// comes.
+    fn writer_and_watching_reader(n: u64, flush_after: &'static [u64]) {
+        let (mut w, mut r) = channel::<u64>();
+        let wake = Arc::new(Wake::default());
+        let writer = {
+            let wake = Arc::clone(&wake);
+            thread::spawn(move || {
+                for i in 0..n {
+                    w.write(i);
+                    if flush_after.contains(&i) && !w.flush() {
+                        wake.raise();
+                    }
+                }
+                if !w.flush() {
+                    wake.raise();
+                }
+            })
+        };
+        let mut next = 0;
+        while next < n {
+            match r.read() {
+                Some(item) => {
+                    assert_eq!(item, next, "items out of order, lost or repeated");
+                    next += 1;
+                }
+                None => {
+                    if r.watch() {
+                        if r.watched_ready() || r.unwatch() {
+                            continue;
+                        }
+                    }
+                    wake.wait();
+                }
+            }
+        }
+        assert!(r.peek().is_none(), "an item nobody wrote");
+        writer.join().unwrap();
+    }
+
+    #[test]
+    fn loom_ypipe_watching_reader() {
+        crate::explore("ypipe_watching_reader", || {
+            writer_and_watching_reader(3, &[0, 1])
+        });
     }
 
     #[test]

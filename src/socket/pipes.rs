@@ -94,6 +94,11 @@ impl Pipes {
         self.live
     }
 
+    /// One past the highest index a live pipe can have.
+    pub fn index_bound(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Indices of all live pipes.
     pub fn indices(&self) -> Vec<PipeIdx> {
         (0..self.slots.len())

@@ -631,6 +631,7 @@ mod tests {
         // pool is skipped, hence the retries.
         let size = 200_003;
         for _ in 0..100 {
+            crate::msg::clear_recycled();
             drop(Message::from_vec(vec![5u8; size]));
             let mut d = Decoder::new(Framing::V2, -1);
             let mut inbuf = InBuf::new(64);
