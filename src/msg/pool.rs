@@ -29,7 +29,7 @@ use std::sync::{Mutex, TryLockError};
 /// cheap and zeroing is short.
 pub const MIN: usize = 32 * 1024;
 /// At most this many buffers are kept.
-const MAX_ENTRIES: usize = 16;
+const MAX_ENTRIES: usize = 64;
 /// At most this much capacity is kept, in bytes.
 const MAX_BYTES: usize = 8 << 20;
 /// How often a contended lock is retried before the pool is skipped.
