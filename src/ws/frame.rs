@@ -215,8 +215,10 @@ impl FrameDecoder {
         }
         // The body goes on beyond what we have: receive it in place.
         let have = avail.len() - head.len;
-        let initial = size.min(PREALLOC_LIMIT.max(have));
-        let mut data = vec![0u8; initial];
+        // A recycled buffer of the whole size costs no new memory; fresh
+        // memory grows only as the bytes arrive (as in zmtp::codec).
+        let mut data = crate::msg::take_recycled(size)
+            .unwrap_or_else(|| vec![0u8; size.min(PREALLOC_LIMIT.max(have))]);
         data[..have].copy_from_slice(&avail[head.len..]);
         inbuf.consume(head.len + have);
         self.state = State::Body(Body {
