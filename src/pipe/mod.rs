@@ -327,10 +327,13 @@ impl Pipe {
             Some(Inbound::Queue(r)) => r.unwatch(),
             _ => false,
         };
-        if arrived {
+        // As `process` treats ActivateRead: an end that started terminating
+        // meanwhile (a ROUTER hand-over during the spin) stays inactive.
+        if arrived && (self.state == State::Active || self.state == State::WaitingForDelimiter) {
             self.in_active = true;
+            return true;
         }
-        arrived
+        false
     }
 
     fn read_raw(&mut self) -> Option<Message> {
