@@ -890,7 +890,7 @@ int zmq_msg_init(struct zmq_msg_t *msg);
 
 /*
  Initialises a message of `size` bytes, to be filled through zmq_msg_data
- (libzmq leaves them unspecified; ours are zero).
+ (libzmq leaves them unspecified; ours are zero, or an earlier body's).
  */
 int zmq_msg_init_size(struct zmq_msg_t *msg, size_t size);
 
