@@ -327,23 +327,9 @@ impl<T> Reader<T> {
     /// meanwhile; returns whether they were (no wake-up will come for them,
     /// so the caller must read them).
     pub fn unwatch(&mut self) -> bool {
-        self.with_state(|shared, r| {
-            if r.limit != r.read {
-                return true;
-            }
-            match shared.published.compare_exchange(
-                r.read,
-                ASLEEP,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => false,
-                Err(limit) => {
-                    r.limit = limit;
-                    true
-                }
-            }
-        })
+        // While watching `published` is never ASLEEP, so `check_read`'s
+        // "sleep unless something came" is exactly this.
+        self.check_read()
     }
 
     /// The slot of the next item; call only after `check_read`.

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::command::SocketCommand;
 use crate::error::{Error, Result};
 
 /// How long a socket thread watches its mailbox before it sleeps.
@@ -30,13 +29,10 @@ pub(super) enum Spin {
 /// pipes (each look costs a load per pipe).
 const WATCH_MAX: usize = 8;
 
-/// Before a socket thread goes to sleep for a command, it watches its
-/// mailbox for a moment (on machines with more than one CPU, see
-/// [`Spin`]). Returns whether a command arrived.
-pub(super) fn spin_for_command(
-    mailbox: &crate::mailbox::Mailbox<SocketCommand>,
-    spin: Spin,
-) -> bool {
+/// Before a socket thread goes to sleep for a command, it watches for one
+/// for a moment (on machines with more than one CPU, see [`Spin`]): spins
+/// until `ready` says so or the moment is over. Returns whether `ready` did.
+fn spin_until(spin: Spin, mut ready: impl FnMut() -> bool) -> bool {
     let limit = match spin {
         Spin::Short => crate::util::TICKS_PER_MS / 500,
         Spin::Long => crate::util::TICKS_PER_MS / 50,
@@ -46,7 +42,7 @@ pub(super) fn spin_for_command(
         for _ in 0..16 {
             std::hint::spin_loop();
         }
-        if !mailbox.is_empty() {
+        if ready() {
             return true;
         }
         let now = crate::util::ticks();
@@ -138,7 +134,7 @@ impl SocketCore {
     }
 
     /// Watches the mailbox for a moment before sleeping (see
-    /// [`spin_for_command`]), with senders told not to signal meanwhile:
+    /// [`spin_until`]), with senders told not to signal meanwhile:
     /// waking a sleeper nobody has yet is a wasted eventfd write and read.
     pub(super) fn spin_for_command(&mut self) -> bool {
         if !spinning_pays() {
@@ -150,7 +146,8 @@ impl SocketCore {
         if spin == Spin::Long && self.pipes.len() <= WATCH_MAX {
             return self.spin_watching_pipes();
         }
-        spin_for_command(&self.shared.mailbox, spin)
+        let mailbox = &self.shared.mailbox;
+        spin_until(spin, || !mailbox.is_empty())
     }
 
     /// A long spin that also watches the socket's empty inbound pipes, so
@@ -168,23 +165,10 @@ impl SocketCore {
             }
         }
         let watched = &watched[..n];
-        if watched.is_empty() {
-            return spin_for_command(&self.shared.mailbox, Spin::Long);
-        }
-        let limit = crate::util::TICKS_PER_MS / 50;
-        let start = crate::util::ticks();
-        let mut arrived = false;
-        while !arrived {
-            for _ in 0..16 {
-                std::hint::spin_loop();
-            }
-            arrived = !self.shared.mailbox.is_empty()
-                || watched.iter().any(|&i| self.pipes.get(i).watched_ready());
-            let now = crate::util::ticks();
-            if now < start || now - start > limit {
-                break;
-            }
-        }
+        let (mailbox, pipes) = (&self.shared.mailbox, &mut self.pipes);
+        let mut arrived = spin_until(Spin::Long, || {
+            !mailbox.is_empty() || watched.iter().any(|&i| pipes.get(i).watched_ready())
+        });
         // Every watch ends here: a pipe that received something is readable
         // now (no command will say so), an empty one sleeps again and its
         // writer's next flush sends the command.
@@ -248,6 +232,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::command::SocketCommand;
     use crate::ctx::Ctx;
 
     /// The soak's stuck close: the reaper took a command (most likely a pipe's
