@@ -60,6 +60,7 @@ impl SocketCore {
             idle: true,
             send_cmd_tick: 0,
             recv_ticks: 0,
+            gather: 0,
             last_endpoint: String::new(),
             last_attached: None,
             udp_attach: false,

@@ -80,6 +80,10 @@ pub(crate) struct SocketCore {
     send_cmd_tick: u64,
     /// Receives since `recv` last looked at the mailbox (libzmq's `_ticks`).
     recv_ticks: u32,
+    /// How long a watching spin that found a message at its first look
+    /// waits before returning, in [`crate::util::ticks`] (see
+    /// `SocketCore::spin_watching_pipes`).
+    gather: u64,
     last_endpoint: String,
     /// The pipe attached last (PEER's zmq_connect_peer reports its id).
     last_attached: Option<PipeIdx>,

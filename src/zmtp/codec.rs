@@ -348,6 +348,9 @@ pub fn frame_header(more: bool, command: bool, size: usize, out: &mut [u8; MAX_H
 /// Bodies larger than this go to the kernel from their own memory.
 pub const ZERO_COPY_THRESHOLD: usize = 1024;
 
+/// Bodies up to this size are copied into the batch byte by byte.
+const SMALL_BODY: usize = 8;
+
 impl OutQueue {
     /// Bytes queued and not yet written.
     pub fn len(&self) -> usize {
@@ -372,14 +375,15 @@ impl OutQueue {
         let fl = msg.flags();
         let more = fl & flags::MORE != 0;
         let mut command = fl & flags::COMMAND != 0;
-        let prefix: &[u8] = match (subscription_kind(&msg), framing) {
+        let subscription = subscription_kind(&msg);
+        let prefix: &[u8] = match (subscription, framing) {
             (Some(true), Framing::V3_1) => b"\x09SUBSCRIBE",
             (Some(false), Framing::V3_1) => b"\x06CANCEL",
             (Some(true), _) => b"\x01",
             (Some(false), _) => b"\x00",
             (None, _) => b"",
         };
-        if subscription_kind(&msg).is_some() {
+        if subscription.is_some() {
             command = framing == Framing::V3_1;
         }
         let size = msg.len() + prefix.len();
@@ -406,6 +410,13 @@ impl OutQueue {
         if msg.len() > ZERO_COPY_THRESHOLD {
             by_ref = msg.len();
             self.bodies.push_back((self.buf.len(), msg));
+        } else if msg.len() <= SMALL_BODY {
+            // A call to memcpy costs more than the copy itself here (6% of
+            // remote_thr's profile at 1 byte).
+            self.buf.reserve(msg.len());
+            for &b in msg.as_slice() {
+                self.buf.push(b);
+            }
         } else {
             self.buf.extend_from_slice(msg.as_slice());
         }
