@@ -18,6 +18,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 mod pool;
+mod small;
 mod storage;
 use storage::{Kind, Owner};
 

@@ -7,6 +7,7 @@ use std::alloc::{self, Layout};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
+use super::small;
 use super::Release;
 
 /// Where the bytes of a shared body live.
@@ -81,21 +82,37 @@ impl Owner {
     }
 
     fn alloc_raw(len: usize, zeroed: bool) -> Option<(Owner, NonNull<u8>)> {
-        let (layout, offset) = layout(len)?;
-        let calloc = zeroed && layout.size() >= CALLOC_MIN;
-        // SAFETY: the layout has a non-zero size (it holds a Header).
-        let base = unsafe {
-            if calloc {
-                alloc::alloc_zeroed(layout)
-            } else {
-                alloc::alloc(layout)
+        let (base, offset) = match small::class_of(len) {
+            Some(class) => {
+                // A small body: a block of its class, maybe recycled.
+                let (layout, offset) = layout(small::capacity(class))?;
+                let base = small::take(class, layout)?;
+                if zeroed {
+                    // SAFETY: the block has room for the header and the
+                    // class's capacity, at least len bytes, after offset.
+                    unsafe { std::ptr::write_bytes(base.as_ptr().add(offset), 0, len) };
+                }
+                (base, offset)
+            }
+            None => {
+                let (layout, offset) = layout(len)?;
+                let calloc = zeroed && layout.size() >= CALLOC_MIN;
+                // SAFETY: the layout has a non-zero size (it holds a Header).
+                let base = unsafe {
+                    if calloc {
+                        alloc::alloc_zeroed(layout)
+                    } else {
+                        alloc::alloc(layout)
+                    }
+                };
+                let base = NonNull::new(base)?;
+                if zeroed && !calloc {
+                    // SAFETY: base is a fresh allocation of layout.size() bytes.
+                    unsafe { std::ptr::write_bytes(base.as_ptr(), 0, layout.size()) };
+                }
+                (base, offset)
             }
         };
-        let base = NonNull::new(base)?;
-        if zeroed && !calloc {
-            // SAFETY: base is a fresh allocation of layout.size() bytes.
-            unsafe { std::ptr::write_bytes(base.as_ptr(), 0, layout.size()) };
-        }
         // SAFETY: offset is within the allocation (Layout::extend).
         let data = unsafe { base.as_ptr().add(offset) };
         let header = base.cast::<Header>();
@@ -164,7 +181,18 @@ impl Drop for Owner {
             (h.kind, h.ptr, h.len)
         };
         let inline_len = match kind {
-            Kind::Inline => len,
+            Kind::Inline => match small::class_of(len) {
+                Some(class) => {
+                    let cap = small::capacity(class);
+                    if let (Some((layout, _)), Some(block)) = (layout(cap), NonNull::new(header)) {
+                        // The block was taken from its class with this
+                        // layout (alloc_raw) and nobody refers to it now.
+                        small::give(class, layout, block.cast());
+                    }
+                    return;
+                }
+                None => len,
+            },
             Kind::Vec { cap } => {
                 // SAFETY: ptr/len/cap came from a Vec<u8> taken apart in
                 // Message::from_vec and never freed since; its len bytes

@@ -1,0 +1,267 @@
+//! Recycled blocks for small shared bodies (above the inline size, up to
+//! [`MAX_LEN`] bytes), handed between threads in magazines.
+//!
+//! A small body is nearly always allocated by one thread and freed by
+//! another: the sender's `zmq_msg_init_size` and the I/O thread that encoded
+//! it, the decoding I/O thread and the receiver's `zmq_msg_close`, an inproc
+//! sender and its reader. glibc serves that pattern badly: the freeing
+//! thread's per-thread cache fills with blocks its own thread never asks
+//! for, the allocating thread's stays empty, and both go to the arena under
+//! its lock for every message (malloc and free were 36% of inproc_thr's
+//! profile at 64 B).
+//!
+//! Here every thread keeps a stack of free blocks per size class. A thread
+//! that frees more than it allocates hands a full magazine of
+//! [`MAGAZINE`] blocks to a process-wide depot; a thread whose stack is
+//! empty takes one: one lock per [`MAGAZINE`] messages instead of two per
+//! message. Blocks come from and go back to the global allocator with one
+//! layout per class, so a block can leave the scheme at any point (a full
+//! depot, a contended lock, a thread that is exiting) and simply be freed.
+//!
+//! What is kept is bounded: at most two magazines per class per thread that
+//! has freed bodies, and [`DEPOT_MAGAZINES`] per class in the depot; a
+//! thread's blocks go back to the allocator when it exits. The depot's lock
+//! is only tried, never waited for, so a child forked while another thread
+//! held it just allocates as before.
+
+use std::alloc::{self, Layout};
+use std::cell::RefCell;
+use std::ptr::NonNull;
+use std::sync::{Mutex, TryLockError};
+
+/// Data capacity of each class's blocks.
+const CLASSES: [usize; 4] = [64, 128, 256, 512];
+/// The largest body served here.
+const MAX_LEN: usize = CLASSES[CLASSES.len() - 1];
+/// Blocks moved between a thread and the depot at once.
+const MAGAZINE: usize = 32;
+/// Full magazines the depot keeps per class.
+const DEPOT_MAGAZINES: usize = 16;
+
+/// A free block: nobody else holds a pointer to it.
+struct Block(NonNull<u8>);
+
+// SAFETY: a free block is plain memory from the global allocator that no
+// other thread refers to; whoever holds the Block owns it.
+unsafe impl Send for Block {}
+
+/// The size class of a body of `len` bytes, if it is small enough.
+pub(super) fn class_of(len: usize) -> Option<usize> {
+    if len > MAX_LEN {
+        return None;
+    }
+    CLASSES.iter().position(|&cap| len <= cap)
+}
+
+/// The data capacity of class `class`.
+pub(super) fn capacity(class: usize) -> usize {
+    CLASSES[class]
+}
+
+/// Returns a free block to the global allocator.
+fn dealloc(block: Block, layout: Layout) {
+    // SAFETY: every block of a class was allocated with that class's
+    // layout (see `take`), and a free block is owned by its holder.
+    unsafe { alloc::dealloc(block.0.as_ptr(), layout) };
+}
+
+struct Depot {
+    magazines: Vec<Vec<Block>>,
+}
+
+static DEPOTS: [Mutex<Depot>; CLASSES.len()] = [
+    Mutex::new(Depot {
+        magazines: Vec::new(),
+    }),
+    Mutex::new(Depot {
+        magazines: Vec::new(),
+    }),
+    Mutex::new(Depot {
+        magazines: Vec::new(),
+    }),
+    Mutex::new(Depot {
+        magazines: Vec::new(),
+    }),
+];
+
+fn with_depot<R>(class: usize, f: impl FnOnce(&mut Depot) -> R) -> Option<R> {
+    match DEPOTS[class].try_lock() {
+        Ok(mut d) => Some(f(&mut d)),
+        // Each section is one Vec push or pop: a panic cannot leave it half done.
+        Err(TryLockError::Poisoned(e)) => Some(f(&mut e.into_inner())),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// One thread's free blocks, with the layout each class's were allocated
+/// with (known once the first of them comes back).
+struct Cache {
+    stacks: [Vec<Block>; CLASSES.len()],
+    layouts: [Option<Layout>; CLASSES.len()],
+}
+
+impl Cache {
+    const EMPTY: Cache = Cache {
+        stacks: [const { Vec::new() }; CLASSES.len()],
+        layouts: [None; CLASSES.len()],
+    };
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        for (stack, layout) in self.stacks.iter_mut().zip(&self.layouts) {
+            if let Some(layout) = *layout {
+                for b in stack.drain(..) {
+                    dealloc(b, layout);
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = const { RefCell::new(Cache::EMPTY) };
+}
+
+/// A block of class `class` allocated with `layout` (the caller's layout
+/// for the class's capacity, always the same one): a recycled one, its
+/// bytes an earlier body's, or a fresh one; `None` if out of memory.
+pub(super) fn take(class: usize, layout: Layout) -> Option<NonNull<u8>> {
+    let recycled = CACHE
+        .try_with(|c| {
+            let mut cache = c.try_borrow_mut().ok()?;
+            let stack = &mut cache.stacks[class];
+            if let Some(b) = stack.pop() {
+                return Some(b);
+            }
+            let mut magazine = with_depot(class, |d| d.magazines.pop()).flatten()?;
+            let b = magazine.pop();
+            *stack = magazine;
+            b
+        })
+        .ok()
+        .flatten();
+    if let Some(b) = recycled {
+        return Some(b.0);
+    }
+    // SAFETY: the layout has a non-zero size (it holds a body header).
+    NonNull::new(unsafe { alloc::alloc(layout) })
+}
+
+/// Gives back a block of class `class` that was allocated with `layout` (as
+/// [`take`] hands them out); nobody may use it afterwards.
+pub(super) fn give(class: usize, layout: Layout, ptr: NonNull<u8>) {
+    let mut block = Some(Block(ptr));
+    let mut spill = None;
+    let _ = CACHE.try_with(|c| {
+        let Ok(mut cache) = c.try_borrow_mut() else {
+            return;
+        };
+        cache.layouts[class] = Some(layout);
+        let stack = &mut cache.stacks[class];
+        if stack.len() >= 2 * MAGAZINE {
+            // Full: the older half goes to the depot, for a thread that
+            // allocates more than it frees.
+            let mut magazine = Some(stack.drain(..MAGAZINE).collect::<Vec<Block>>());
+            with_depot(class, |d| {
+                if d.magazines.len() < DEPOT_MAGAZINES {
+                    d.magazines.extend(magazine.take());
+                }
+            });
+            spill = magazine;
+        }
+        stack.extend(block.take());
+    });
+    // What the depot refused, or all of it when this thread's cache is
+    // gone (it is exiting) or busy.
+    for b in spill.into_iter().flatten().chain(block) {
+        dealloc(b, layout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(class: usize) -> Layout {
+        Layout::from_size_align(32 + capacity(class), 8).unwrap()
+    }
+
+    #[test]
+    fn classes_cover_every_small_length() {
+        assert_eq!(class_of(0), Some(0));
+        assert_eq!(class_of(64), Some(0));
+        assert_eq!(class_of(65), Some(1));
+        assert_eq!(class_of(MAX_LEN), Some(CLASSES.len() - 1));
+        assert_eq!(class_of(MAX_LEN + 1), None);
+        for len in 0..=MAX_LEN {
+            let c = class_of(len).unwrap();
+            assert!(capacity(c) >= len && (c == 0 || capacity(c - 1) < len));
+        }
+    }
+
+    /// A thread that frees more than it allocates passes blocks, a
+    /// magazine at a time, to a thread that allocates (the receiver and
+    /// the sender of a stream). The blocks are still held by the depot, so
+    /// glibc cannot be the one handing them out again.
+    #[test]
+    fn freed_blocks_reach_an_allocating_thread() {
+        // Class 3 (257 to 512 bytes) is used by this test only.
+        let class = 3;
+        let lay = layout(class);
+        let given: Vec<usize> = std::thread::spawn(move || {
+            let mut given = Vec::new();
+            for _ in 0..3 * MAGAZINE {
+                // SAFETY: a non-zero layout.
+                let p = NonNull::new(unsafe { alloc::alloc(lay) }).unwrap();
+                given.push(p.as_ptr() as usize);
+                give(class, lay, p);
+            }
+            given
+        })
+        .join()
+        .unwrap();
+        // That thread has exited: what its own cache kept is freed; the
+        // magazine it handed over is in the depot.
+        let taken: Vec<NonNull<u8>> = std::thread::spawn(move || {
+            (0..MAGAZINE)
+                .map(|_| take(class, lay).unwrap().as_ptr() as usize)
+                .collect::<Vec<usize>>()
+        })
+        .join()
+        .unwrap()
+        .into_iter()
+        .map(|a| NonNull::new(a as *mut u8).unwrap())
+        .collect();
+        let from_depot = taken
+            .iter()
+            .filter(|p| given.contains(&(p.as_ptr() as usize)))
+            .count();
+        assert_eq!(from_depot, MAGAZINE, "blocks that came through the depot");
+        for p in taken {
+            give(class, lay, p);
+        }
+    }
+
+    /// What the scheme keeps is bounded: a thread that frees without end
+    /// keeps two magazines and the depot a bounded number; the rest goes
+    /// back to the allocator.
+    #[test]
+    fn a_thread_that_only_frees_keeps_a_bounded_number() {
+        let class = 2;
+        let lay = layout(class);
+        std::thread::spawn(move || {
+            for _ in 0..(DEPOT_MAGAZINES + 8) * MAGAZINE {
+                // SAFETY: a non-zero layout.
+                let p = NonNull::new(unsafe { alloc::alloc(lay) }).unwrap();
+                give(class, lay, p);
+            }
+            let kept = CACHE.with(|c| c.borrow().stacks[class].len());
+            assert!(kept <= 2 * MAGAZINE, "{kept}");
+        })
+        .join()
+        .unwrap();
+        let depot = with_depot(class, |d| d.magazines.len()).unwrap();
+        assert!(depot <= DEPOT_MAGAZINES, "{depot}");
+    }
+}
