@@ -19,7 +19,7 @@
 //! depot, a contended lock, a thread that is exiting) and simply be freed.
 //!
 //! What is kept is bounded: at most two magazines per class per thread that
-//! has freed bodies, and [`DEPOT_MAGAZINES`] per class in the depot; a
+//! has freed bodies, and [`DEPOT_BYTES`] per class in the depot; a
 //! thread's blocks go back to the allocator when it exits. The depot's lock
 //! is only tried, never waited for, so a child forked while another thread
 //! held it just allocates as before.
@@ -29,14 +29,20 @@ use std::cell::RefCell;
 use std::ptr::NonNull;
 use std::sync::{Mutex, TryLockError};
 
-/// Data capacity of each class's blocks.
-const CLASSES: [usize; 4] = [64, 128, 256, 512];
+/// Data capacity of each class's blocks: steps of a half or a third, so
+/// that a body never wastes more than half its size.
+const CLASSES: [usize; 9] = [64, 96, 128, 192, 256, 384, 512, 768, 1024];
 /// The largest body served here.
 const MAX_LEN: usize = CLASSES[CLASSES.len() - 1];
 /// Blocks moved between a thread and the depot at once.
 const MAGAZINE: usize = 32;
-/// Full magazines the depot keeps per class.
-const DEPOT_MAGAZINES: usize = 16;
+/// What the depot keeps per class, in bytes of body capacity.
+const DEPOT_BYTES: usize = 256 * 1024;
+
+/// Full magazines the depot keeps for class `class`.
+fn depot_magazines(class: usize) -> usize {
+    (DEPOT_BYTES / (MAGAZINE * CLASSES[class])).clamp(2, 16)
+}
 
 /// A free block: nobody else holds a pointer to it.
 struct Block(NonNull<u8>);
@@ -69,20 +75,11 @@ struct Depot {
     magazines: Vec<Vec<Block>>,
 }
 
-static DEPOTS: [Mutex<Depot>; CLASSES.len()] = [
+static DEPOTS: [Mutex<Depot>; CLASSES.len()] = [const {
     Mutex::new(Depot {
         magazines: Vec::new(),
-    }),
-    Mutex::new(Depot {
-        magazines: Vec::new(),
-    }),
-    Mutex::new(Depot {
-        magazines: Vec::new(),
-    }),
-    Mutex::new(Depot {
-        magazines: Vec::new(),
-    }),
-];
+    })
+}; CLASSES.len()];
 
 fn with_depot<R>(class: usize, f: impl FnOnce(&mut Depot) -> R) -> Option<R> {
     match DEPOTS[class].try_lock() {
@@ -164,7 +161,7 @@ pub(super) fn give(class: usize, layout: Layout, ptr: NonNull<u8>) {
             // allocates more than it frees.
             let mut magazine = Some(stack.drain(..MAGAZINE).collect::<Vec<Block>>());
             with_depot(class, |d| {
-                if d.magazines.len() < DEPOT_MAGAZINES {
+                if d.magazines.len() < depot_magazines(class) {
                     d.magazines.extend(magazine.take());
                 }
             });
@@ -206,8 +203,8 @@ mod tests {
     /// glibc cannot be the one handing them out again.
     #[test]
     fn freed_blocks_reach_an_allocating_thread() {
-        // Class 3 (257 to 512 bytes) is used by this test only.
-        let class = 3;
+        // Class 6 (385 to 512 bytes) is used by this test only.
+        let class = 6;
         let lay = layout(class);
         let given: Vec<usize> = std::thread::spawn(move || {
             let mut given = Vec::new();
@@ -251,7 +248,7 @@ mod tests {
         let class = 2;
         let lay = layout(class);
         std::thread::spawn(move || {
-            for _ in 0..(DEPOT_MAGAZINES + 8) * MAGAZINE {
+            for _ in 0..(depot_magazines(class) + 8) * MAGAZINE {
                 // SAFETY: a non-zero layout.
                 let p = NonNull::new(unsafe { alloc::alloc(lay) }).unwrap();
                 give(class, lay, p);
@@ -262,6 +259,7 @@ mod tests {
         .join()
         .unwrap();
         let depot = with_depot(class, |d| d.magazines.len()).unwrap();
-        assert!(depot <= DEPOT_MAGAZINES, "{depot}");
+        assert!(depot <= depot_magazines(class), "{depot}");
+        assert!(depot_magazines(class) * MAGAZINE * capacity(class) <= DEPOT_BYTES);
     }
 }
