@@ -35,6 +35,11 @@ impl Pipes {
                 i
             }
             None => {
+                if self.slots.capacity() == 0 {
+                    // Most sockets have one pipe: room for four (a Vec's
+                    // first growth) would idle 960 bytes in each.
+                    self.slots.reserve_exact(1);
+                }
                 self.slots.push(Slot {
                     gen: 0,
                     pipe: Some(pipe),
