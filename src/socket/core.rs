@@ -234,12 +234,16 @@ impl SocketCore {
         // a millisecond: credit from the reader arrives in batches anyway, and
         // a non-blocking send then fails with EAGAIN at the HWM the socket
         // last knew of, instead of racing the I/O thread draining the pipe.
-        // Blocking sends wait for commands below.
-        let now = crate::util::ticks();
-        if now < self.send_cmd_tick || now - self.send_cmd_tick > crate::util::TICKS_PER_MS {
-            self.send_cmd_tick = now;
-            if let Err(e) = self.process_commands(Wait::No) {
-                return Err((e, msg));
+        // Blocking sends wait for commands below. An empty mailbox has
+        // nothing to process, and looking at it is cheaper than reading the
+        // clock (10% of remote_thr's rate at 1 byte).
+        if !self.shared.mailbox.is_empty() {
+            let now = crate::util::ticks();
+            if now < self.send_cmd_tick || now - self.send_cmd_tick > crate::util::TICKS_PER_MS {
+                self.send_cmd_tick = now;
+                if let Err(e) = self.process_commands(Wait::No) {
+                    return Err((e, msg));
+                }
             }
         }
         msg.reset_flags(flags::MORE);
