@@ -39,6 +39,36 @@ const MAGAZINE: usize = 32;
 /// What the depot keeps per class, in bytes of body capacity.
 const DEPOT_BYTES: usize = 256 * 1024;
 
+/// Bytes before the body in every block, for the shared body's header
+/// (`storage.rs` asserts that its header fits).
+pub(super) const HEADER_ROOM: usize = 56;
+/// Alignment of every block (the header's).
+pub(super) const ALIGN: usize = 8;
+
+const fn block_layout(cap: usize) -> Layout {
+    match Layout::from_size_align(HEADER_ROOM + cap, ALIGN) {
+        Ok(l) => l,
+        Err(_) => panic!("a block layout"),
+    }
+}
+
+/// Every class's block layout: a block is always allocated and freed
+/// with its class's, whoever holds it.
+const LAYOUTS: [Layout; CLASSES.len()] = {
+    let mut l = [block_layout(0); CLASSES.len()];
+    let mut i = 0;
+    while i < CLASSES.len() {
+        l[i] = block_layout(CLASSES[i]);
+        i += 1;
+    }
+    l
+};
+
+/// The layout of class `class`'s blocks.
+pub(super) fn layout(class: usize) -> Layout {
+    LAYOUTS[class]
+}
+
 /// Full magazines the depot keeps for class `class`.
 fn depot_magazines(class: usize) -> usize {
     (DEPOT_BYTES / (MAGAZINE * CLASSES[class])).clamp(2, 16)
@@ -59,16 +89,12 @@ pub(super) fn class_of(len: usize) -> Option<usize> {
     CLASSES.iter().position(|&cap| len <= cap)
 }
 
-/// The data capacity of class `class`.
-pub(super) fn capacity(class: usize) -> usize {
-    CLASSES[class]
-}
-
-/// Returns a free block to the global allocator.
-fn dealloc(block: Block, layout: Layout) {
+/// Returns a free block of class `class` to the global allocator.
+fn dealloc(class: usize, block: Block) {
     // SAFETY: every block of a class was allocated with that class's
-    // layout (see `take`), and a free block is owned by its holder.
-    unsafe { alloc::dealloc(block.0.as_ptr(), layout) };
+    // layout (`take`, or a caller of `give` as it promised), and a free
+    // block is owned by its holder.
+    unsafe { alloc::dealloc(block.0.as_ptr(), layout(class)) };
 }
 
 struct Depot {
@@ -90,27 +116,22 @@ fn with_depot<R>(class: usize, f: impl FnOnce(&mut Depot) -> R) -> Option<R> {
     }
 }
 
-/// One thread's free blocks, with the layout each class's were allocated
-/// with (known once the first of them comes back).
+/// One thread's free blocks, per class.
 struct Cache {
     stacks: [Vec<Block>; CLASSES.len()],
-    layouts: [Option<Layout>; CLASSES.len()],
 }
 
 impl Cache {
     const EMPTY: Cache = Cache {
         stacks: [const { Vec::new() }; CLASSES.len()],
-        layouts: [None; CLASSES.len()],
     };
 }
 
 impl Drop for Cache {
     fn drop(&mut self) {
-        for (stack, layout) in self.stacks.iter_mut().zip(&self.layouts) {
-            if let Some(layout) = *layout {
-                for b in stack.drain(..) {
-                    dealloc(b, layout);
-                }
+        for (class, stack) in self.stacks.iter_mut().enumerate() {
+            for b in stack.drain(..) {
+                dealloc(class, b);
             }
         }
     }
@@ -120,10 +141,9 @@ thread_local! {
     static CACHE: RefCell<Cache> = const { RefCell::new(Cache::EMPTY) };
 }
 
-/// A block of class `class` allocated with `layout` (the caller's layout
-/// for the class's capacity, always the same one): a recycled one, its
-/// bytes an earlier body's, or a fresh one; `None` if out of memory.
-pub(super) fn take(class: usize, layout: Layout) -> Option<NonNull<u8>> {
+/// A block of class `class` (laid out as [`layout`] says): a recycled one,
+/// its bytes an earlier body's, or a fresh one; `None` if out of memory.
+pub(super) fn take(class: usize) -> Option<NonNull<u8>> {
     let recycled = CACHE
         .try_with(|c| {
             let mut cache = c.try_borrow_mut().ok()?;
@@ -141,20 +161,22 @@ pub(super) fn take(class: usize, layout: Layout) -> Option<NonNull<u8>> {
     if let Some(b) = recycled {
         return Some(b.0);
     }
-    // SAFETY: the layout has a non-zero size (it holds a body header).
-    NonNull::new(unsafe { alloc::alloc(layout) })
+    // SAFETY: the layout has a non-zero size (HEADER_ROOM bytes at least).
+    NonNull::new(unsafe { alloc::alloc(layout(class)) })
 }
 
-/// Gives back a block of class `class` that was allocated with `layout` (as
-/// [`take`] hands them out); nobody may use it afterwards.
-pub(super) fn give(class: usize, layout: Layout, ptr: NonNull<u8>) {
+/// Gives back a block of class `class`.
+///
+/// # Safety
+/// `ptr` came from [`take`] for the same class (or from the global
+/// allocator with [`layout`] of it), and nobody uses it afterwards.
+pub(super) unsafe fn give(class: usize, ptr: NonNull<u8>) {
     let mut block = Some(Block(ptr));
     let mut spill = None;
     let _ = CACHE.try_with(|c| {
         let Ok(mut cache) = c.try_borrow_mut() else {
             return;
         };
-        cache.layouts[class] = Some(layout);
         let stack = &mut cache.stacks[class];
         if stack.len() >= 2 * MAGAZINE {
             // Full: the older half goes to the depot, for a thread that
@@ -172,17 +194,13 @@ pub(super) fn give(class: usize, layout: Layout, ptr: NonNull<u8>) {
     // What the depot refused, or all of it when this thread's cache is
     // gone (it is exiting) or busy.
     for b in spill.into_iter().flatten().chain(block) {
-        dealloc(b, layout);
+        dealloc(class, b);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn layout(class: usize) -> Layout {
-        Layout::from_size_align(32 + capacity(class), 8).unwrap()
-    }
 
     #[test]
     fn classes_cover_every_small_length() {
@@ -193,7 +211,7 @@ mod tests {
         assert_eq!(class_of(MAX_LEN + 1), None);
         for len in 0..=MAX_LEN {
             let c = class_of(len).unwrap();
-            assert!(capacity(c) >= len && (c == 0 || capacity(c - 1) < len));
+            assert!(CLASSES[c] >= len && (c == 0 || CLASSES[c - 1] < len));
         }
     }
 
@@ -203,16 +221,17 @@ mod tests {
     /// glibc cannot be the one handing them out again.
     #[test]
     fn freed_blocks_reach_an_allocating_thread() {
-        // Class 6 (385 to 512 bytes) is used by this test only.
+        // Bodies of other tests may use the class too: what is checked
+        // is only that this thread's magazine reached the other thread.
         let class = 6;
-        let lay = layout(class);
         let given: Vec<usize> = std::thread::spawn(move || {
             let mut given = Vec::new();
             for _ in 0..3 * MAGAZINE {
                 // SAFETY: a non-zero layout.
-                let p = NonNull::new(unsafe { alloc::alloc(lay) }).unwrap();
+                let p = NonNull::new(unsafe { alloc::alloc(layout(class)) }).unwrap();
                 given.push(p.as_ptr() as usize);
-                give(class, lay, p);
+                // SAFETY: allocated with the class's layout, not used again.
+                unsafe { give(class, p) };
             }
             given
         })
@@ -222,7 +241,7 @@ mod tests {
         // magazine it handed over is in the depot.
         let taken: Vec<NonNull<u8>> = std::thread::spawn(move || {
             (0..MAGAZINE)
-                .map(|_| take(class, lay).unwrap().as_ptr() as usize)
+                .map(|_| take(class).unwrap().as_ptr() as usize)
                 .collect::<Vec<usize>>()
         })
         .join()
@@ -236,7 +255,8 @@ mod tests {
             .count();
         assert_eq!(from_depot, MAGAZINE, "blocks that came through the depot");
         for p in taken {
-            give(class, lay, p);
+            // SAFETY: taken from the class above, not used again.
+            unsafe { give(class, p) };
         }
     }
 
@@ -246,12 +266,12 @@ mod tests {
     #[test]
     fn a_thread_that_only_frees_keeps_a_bounded_number() {
         let class = 2;
-        let lay = layout(class);
         std::thread::spawn(move || {
             for _ in 0..(depot_magazines(class) + 8) * MAGAZINE {
                 // SAFETY: a non-zero layout.
-                let p = NonNull::new(unsafe { alloc::alloc(lay) }).unwrap();
-                give(class, lay, p);
+                let p = NonNull::new(unsafe { alloc::alloc(layout(class)) }).unwrap();
+                // SAFETY: allocated with the class's layout, not used again.
+                unsafe { give(class, p) };
             }
             let kept = CACHE.with(|c| c.borrow().stacks[class].len());
             assert!(kept <= 2 * MAGAZINE, "{kept}");
@@ -260,6 +280,6 @@ mod tests {
         .unwrap();
         let depot = with_depot(class, |d| d.magazines.len()).unwrap();
         assert!(depot <= depot_magazines(class), "{depot}");
-        assert!(depot_magazines(class) * MAGAZINE * capacity(class) <= DEPOT_BYTES);
+        assert!(depot_magazines(class) * MAGAZINE * CLASSES[class] <= DEPOT_BYTES);
     }
 }

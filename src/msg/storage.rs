@@ -30,6 +30,12 @@ struct Header {
     len: usize,
 }
 
+// A small body's block keeps the header in its first HEADER_ROOM bytes.
+const _: () = assert!(
+    std::mem::size_of::<Header>() <= small::HEADER_ROOM
+        && std::mem::align_of::<Header>() <= small::ALIGN
+);
+
 /// A counted reference to a shared body. Cloning adds a reference; the last
 /// drop releases the bytes and the allocation.
 pub(super) struct Owner(NonNull<Header>);
@@ -84,12 +90,13 @@ impl Owner {
     fn alloc_raw(len: usize, zeroed: bool) -> Option<(Owner, NonNull<u8>)> {
         let (base, offset) = match small::class_of(len) {
             Some(class) => {
-                // A small body: a block of its class, maybe recycled.
-                let (layout, offset) = layout(small::capacity(class))?;
-                let base = small::take(class, layout)?;
+                // A small body: a block of its class, maybe recycled, with
+                // the header in its first HEADER_ROOM bytes.
+                let offset = small::HEADER_ROOM;
+                let base = small::take(class)?;
                 if zeroed {
-                    // SAFETY: the block has room for the header and the
-                    // class's capacity, at least len bytes, after offset.
+                    // SAFETY: the block has the class's capacity, at least
+                    // len bytes, after HEADER_ROOM.
                     unsafe { std::ptr::write_bytes(base.as_ptr().add(offset), 0, len) };
                 }
                 (base, offset)
@@ -183,11 +190,11 @@ impl Drop for Owner {
         let inline_len = match kind {
             Kind::Inline => match small::class_of(len) {
                 Some(class) => {
-                    let cap = small::capacity(class);
-                    if let (Some((layout, _)), Some(block)) = (layout(cap), NonNull::new(header)) {
-                        // The block was taken from its class with this
-                        // layout (alloc_raw) and nobody refers to it now.
-                        small::give(class, layout, block.cast());
+                    if let Some(block) = NonNull::new(header) {
+                        // SAFETY: alloc_raw took this block from the same
+                        // class (len has not changed since), and this was
+                        // the last reference to it.
+                        unsafe { small::give(class, block.cast()) };
                     }
                     return;
                 }
