@@ -120,7 +120,8 @@ impl Owner {
                 (base, offset)
             }
         };
-        // SAFETY: offset is within the allocation (Layout::extend).
+        // SAFETY: offset is within the allocation (HEADER_ROOM of a small
+        // block, or Layout::extend's offset).
         let data = unsafe { base.as_ptr().add(offset) };
         let header = base.cast::<Header>();
         // SAFETY: base is a fresh allocation sized and aligned for Header.
@@ -190,12 +191,10 @@ impl Drop for Owner {
         let inline_len = match kind {
             Kind::Inline => match small::class_of(len) {
                 Some(class) => {
-                    if let Some(block) = NonNull::new(header) {
-                        // SAFETY: alloc_raw took this block from the same
-                        // class (len has not changed since), and this was
-                        // the last reference to it.
-                        unsafe { small::give(class, block.cast()) };
-                    }
+                    // SAFETY: alloc_raw took this block from the same class
+                    // (len has not changed since), and this was the last
+                    // reference to it.
+                    unsafe { small::give(class, self.0.cast()) };
                     return;
                 }
                 None => len,

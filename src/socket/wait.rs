@@ -33,15 +33,24 @@ const WATCH_MAX: usize = 8;
 /// for a moment (on machines with more than one CPU, see [`Spin`]): spins
 /// until `ready` says so or the moment is over. Returns how many looks it
 /// took when `ready` did (1: it was there at the first look).
-fn spin_until(spin: Spin, mut ready: impl FnMut() -> bool) -> Option<u32> {
+fn spin_until(spin: Spin, ready: impl FnMut() -> bool) -> Option<u32> {
     let limit = match spin {
         Spin::Short => crate::util::TICKS_PER_MS / 500,
         Spin::Long => crate::util::TICKS_PER_MS / 50,
     };
+    spin_for(limit, ready)
+}
+
+/// Spins for up to `limit` ticks (of [`crate::util::ticks`]), looking at
+/// `ready` between short pauses that touch no memory another thread
+/// writes; returns how many looks it took when `ready` said so.
+fn spin_for(limit: u64, mut ready: impl FnMut() -> bool) -> Option<u32> {
     let start = crate::util::ticks();
     let mut looks = 0;
     loop {
-        pause(16);
+        for _ in 0..16 {
+            std::hint::spin_loop();
+        }
         looks += 1;
         if ready() {
             return Some(looks);
@@ -49,26 +58,6 @@ fn spin_until(spin: Spin, mut ready: impl FnMut() -> bool) -> Option<u32> {
         let now = crate::util::ticks();
         if now < start || now - start > limit {
             return None;
-        }
-    }
-}
-
-/// Spins `n` times without touching memory another thread writes.
-fn pause(n: u32) {
-    for _ in 0..n {
-        std::hint::spin_loop();
-    }
-}
-
-/// Waits `ticks` (of [`crate::util::ticks`]) without touching memory
-/// another thread writes.
-fn pause_for(ticks: u64) {
-    let start = crate::util::ticks();
-    loop {
-        pause(16);
-        let now = crate::util::ticks();
-        if now < start || now - start >= ticks {
-            return;
         }
     }
 }
@@ -219,7 +208,7 @@ impl SocketCore {
         });
         self.gather = next_gather(self.gather, looks);
         if looks == Some(1) {
-            pause_for(self.gather);
+            spin_for(self.gather, || false);
         }
         let mut arrived = looks.is_some();
         // Every watch ends here: a pipe that received something is readable
