@@ -89,8 +89,11 @@ const MAX_CHUNKS: usize = 28;
 const QUARANTINE: usize = 64;
 
 /// One handle cell. `value` is initialised exactly while `tag` is the
-/// pool's live tag.
-#[repr(C)]
+/// pool's live tag. A cell has cache lines of its own: neighbouring cells
+/// are different objects, often used by different threads (a CLIENT's
+/// sending thread and the four threads receiving from the SERVER next to
+/// it), and a shared line made each of them pay for the other's lock.
+#[repr(C, align(64))]
 pub struct Cell<T> {
     tag: AtomicU32,
     value: UnsafeCell<MaybeUninit<T>>,
@@ -312,6 +315,32 @@ mod tests {
             assert_eq!(POOL.release(handles[3]), Some(3));
             assert_eq!(POOL.release(handles[3]), None);
             assert_eq!(POOL.get(handles[3]), None);
+        }
+    }
+
+    /// Two live objects never share a cache line, whatever their size: the
+    /// value a thread writes on every call (a socket's lock and borrow
+    /// flag) must not be next to another object's.
+    #[test]
+    fn every_cell_has_cache_lines_of_its_own() {
+        static POOL: Pool<u32> = Pool::new(0x6464);
+        let handles: Vec<usize> = (0..100u32).map(|i| POOL.alloc(i) as usize).collect();
+        for h in &handles {
+            assert_eq!(h % 64, 0, "cell at {h:#x} starts inside a line");
+        }
+        let mut sorted = handles.clone();
+        sorted.sort_unstable();
+        for pair in sorted.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= 64,
+                "cells {:#x} and {:#x} share a line",
+                pair[0],
+                pair[1]
+            );
+        }
+        for h in handles {
+            // SAFETY: single-threaded use of the pool.
+            assert!(unsafe { POOL.release(h as *mut libc::c_void) }.is_some());
         }
     }
 
