@@ -176,11 +176,21 @@ impl Clone for Owner {
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        if self.header().refs.fetch_sub(1, Ordering::Release) != 1 {
-            return;
+        let refs = &self.header().refs;
+        // The last owner nearly always holds the only reference: then
+        // nobody can take another (that needs one), the count cannot change
+        // under us, and a plain load spares a locked instruction, which
+        // waits for every store this thread has not yet written out (a
+        // message's header is often one of them). Reading 1 with Acquire
+        // orders every other owner's writes before the free, as the fence
+        // below does.
+        if refs.load(Ordering::Acquire) != 1 {
+            if refs.fetch_sub(1, Ordering::Release) != 1 {
+                return;
+            }
+            // Every other owner's writes happen before the release below.
+            fence(Ordering::Acquire);
         }
-        // Every other owner's writes happen before the release below.
-        fence(Ordering::Acquire);
         let header = self.0.as_ptr();
         // SAFETY: this was the last reference: nobody else can reach the
         // header, so we may read it out and free everything once.

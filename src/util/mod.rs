@@ -1,5 +1,6 @@
 //! Small self-contained helpers: Z85, the atomic counter, the stopwatch.
 
+pub mod arc_batch;
 pub mod c_parse;
 pub mod ip_mask;
 pub mod sync;

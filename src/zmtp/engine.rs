@@ -25,6 +25,7 @@ use crate::security::curve::Curve;
 use crate::security::null::Null;
 use crate::security::plain::Plain;
 use crate::security::{zap, Failure, Mechanism, Status};
+use crate::util::arc_batch::ArcBatch;
 
 const SIGNATURE_SIZE: usize = 10;
 const V2_GREETING_SIZE: usize = 12;
@@ -275,6 +276,9 @@ pub struct Engine {
     to_session: VecDeque<Message>,
     events: VecDeque<EngineEvent>,
     metadata: Option<Arc<Metadata>>,
+    /// The same metadata, for attaching to every received message without
+    /// an atomic operation per message (util/arc_batch.rs).
+    meta_refs: Option<ArcBatch<Metadata>>,
     handshake_deadline: Option<Instant>,
     next_ping: Option<Instant>,
     ping_timeout: Option<Instant>,
@@ -315,6 +319,7 @@ impl Engine {
             to_session: VecDeque::new(),
             events: VecDeque::new(),
             metadata: None,
+            meta_refs: None,
             handshake_deadline,
             next_ping: None,
             ping_timeout: None,
@@ -353,6 +358,7 @@ impl Engine {
             subscription_required: false,
             to_session,
             events: VecDeque::from([EngineEvent::Ready]),
+            meta_refs: metadata.clone().map(ArcBatch::new),
             metadata,
             handshake_deadline: None,
             next_ping: None,
@@ -669,7 +675,9 @@ impl Engine {
         }
         self.encrypting = mech.encrypts();
         if !md.is_empty() {
-            self.metadata = Some(Arc::new(md));
+            let md = Arc::new(md);
+            self.meta_refs = Some(ArcBatch::new(Arc::clone(&md)));
+            self.metadata = Some(md);
         }
         self.events.push_back(EngineEvent::HandshakeSucceeded);
     }
@@ -704,7 +712,7 @@ impl Engine {
             let mut m = Message::from_slice(data);
             let n = data.len();
             self.inbuf.consume(n);
-            m.set_metadata(self.metadata.clone());
+            m.set_metadata(self.meta_refs.as_mut().map(ArcBatch::clone_arc));
             return Ok(Some(m));
         }
         loop {
@@ -757,8 +765,8 @@ impl Engine {
                 // Before ZMTP 3.1 subscriptions travel as 1/0-prefixed messages;
                 // XPUB and PUB recognise them, so leave them as they are.
             }
-            if let Some(md) = &self.metadata {
-                m.set_metadata(Some(Arc::clone(md)));
+            if let Some(md) = &mut self.meta_refs {
+                m.set_metadata(Some(md.clone_arc()));
             }
             return Ok(Some(m));
         }
