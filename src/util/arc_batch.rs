@@ -16,36 +16,37 @@ use std::sync::Arc;
 /// References taken at once when the prepaid ones run out.
 pub const BATCH: usize = 64;
 
-/// One `Arc<T>` that one owner clones often (see the module doc). It holds
-/// one strong reference of its own plus the prepaid ones not handed out
+/// One `Arc<T>` that one owner clones often (see the module doc). Besides
+/// the `Arc` itself it holds one more strong reference, as the raw pointer
+/// the prepaid ones are counted on, plus the prepaid ones not handed out
 /// yet, and gives all of them back when dropped.
 pub struct ArcBatch<T> {
-    /// From `Arc::into_raw`: our own reference, valid while we live.
+    arc: Arc<T>,
+    /// From `Arc::into_raw` of a clone of `arc`, valid while we live.
     raw: *const T,
     /// Strong references taken and not handed out yet.
     prepaid: usize,
 }
 
-// SAFETY: ArcBatch<T> is an Arc<T> plus a count of further references to
-// the same allocation; it is Send and Sync exactly when Arc<T> is.
+// SAFETY: ArcBatch<T> is an Arc<T> plus further references to the same
+// allocation; it is Send and Sync exactly when Arc<T> is.
 unsafe impl<T: Send + Sync> Send for ArcBatch<T> {}
-// SAFETY: as above; `&ArcBatch` only gives out `&T` (see `get`).
+// SAFETY: as above; `&ArcBatch` only gives out `&Arc<T>` (see `arc`).
 unsafe impl<T: Send + Sync> Sync for ArcBatch<T> {}
 
 impl<T> ArcBatch<T> {
     /// Takes over `arc`.
     pub fn new(arc: Arc<T>) -> ArcBatch<T> {
         ArcBatch {
-            raw: Arc::into_raw(arc),
+            raw: Arc::into_raw(Arc::clone(&arc)),
+            arc,
             prepaid: 0,
         }
     }
 
-    /// The value.
-    pub fn get(&self) -> &T {
-        // SAFETY: `raw` came from `Arc::into_raw` and our own reference
-        // keeps it alive as long as `self`.
-        unsafe { &*self.raw }
+    /// The `Arc`, to look at or clone the ordinary way.
+    pub fn arc(&self) -> &Arc<T> {
+        &self.arc
     }
 
     /// Another reference, as `Arc::clone` would give it.
@@ -53,8 +54,8 @@ impl<T> ArcBatch<T> {
     pub fn clone_arc(&mut self) -> Arc<T> {
         if self.prepaid == 0 {
             for _ in 0..BATCH {
-                // SAFETY: `raw` came from `Arc::into_raw` and our own
-                // reference keeps the count at least 1.
+                // SAFETY: `raw` came from `Arc::into_raw` and the reference
+                // it stands for keeps the count at least 1.
                 unsafe { Arc::increment_strong_count(self.raw) };
             }
             self.prepaid = BATCH;
@@ -66,17 +67,6 @@ impl<T> ArcBatch<T> {
     }
 }
 
-impl<T> Clone for ArcBatch<T> {
-    fn clone(&self) -> ArcBatch<T> {
-        // SAFETY: as in `clone_arc`: our reference keeps it alive.
-        unsafe { Arc::increment_strong_count(self.raw) };
-        ArcBatch {
-            raw: self.raw,
-            prepaid: 0,
-        }
-    }
-}
-
 impl<T> Drop for ArcBatch<T> {
     fn drop(&mut self) {
         for _ in 0..self.prepaid {
@@ -84,14 +74,9 @@ impl<T> Drop for ArcBatch<T> {
             // `clone_arc` and never handed out.
             unsafe { Arc::decrement_strong_count(self.raw) };
         }
-        // SAFETY: our own reference, from `Arc::into_raw` in `new`.
+        // SAFETY: the reference `raw` stands for, from `Arc::into_raw` in
+        // `new`.
         drop(unsafe { Arc::from_raw(self.raw) });
-    }
-}
-
-impl<T: std::fmt::Debug> std::fmt::Debug for ArcBatch<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.get().fmt(f)
     }
 }
 
@@ -103,14 +88,12 @@ mod tests {
     fn every_reference_is_counted_and_given_back() {
         let arc = Arc::new(7u32);
         let mut batch = ArcBatch::new(Arc::clone(&arc));
-        assert_eq!(Arc::strong_count(&arc), 2);
+        assert_eq!(Arc::strong_count(&arc), 3);
         let refs: Vec<Arc<u32>> = (0..BATCH + 3).map(|_| batch.clone_arc()).collect();
         assert!(refs.iter().all(|r| Arc::ptr_eq(r, &arc) && **r == 7));
-        // Ours, the batch's own, the ones handed out and the prepaid rest.
-        assert_eq!(Arc::strong_count(&arc), 2 + BATCH * 2);
-        let copy = batch.clone();
-        assert_eq!(*copy.get(), 7);
-        drop(copy);
+        // Ours, the batch's two, the ones handed out and the prepaid rest.
+        assert_eq!(Arc::strong_count(&arc), 3 + BATCH * 2);
+        assert!(Arc::ptr_eq(batch.arc(), &arc));
         drop(batch);
         assert_eq!(Arc::strong_count(&arc), 1 + refs.len());
         drop(refs);

@@ -275,10 +275,9 @@ pub struct Engine {
     subscription_required: bool,
     to_session: VecDeque<Message>,
     events: VecDeque<EngineEvent>,
-    metadata: Option<Arc<Metadata>>,
-    /// The same metadata, for attaching to every received message without
-    /// an atomic operation per message (util/arc_batch.rs).
-    meta_refs: Option<ArcBatch<Metadata>>,
+    /// Attached to every received message, without an atomic operation
+    /// per message (util/arc_batch.rs).
+    metadata: Option<ArcBatch<Metadata>>,
     handshake_deadline: Option<Instant>,
     next_ping: Option<Instant>,
     ping_timeout: Option<Instant>,
@@ -319,7 +318,6 @@ impl Engine {
             to_session: VecDeque::new(),
             events: VecDeque::new(),
             metadata: None,
-            meta_refs: None,
             handshake_deadline,
             next_ping: None,
             ping_timeout: None,
@@ -336,11 +334,11 @@ impl Engine {
             md.set("Peer-Address", cfg.peer_address.as_bytes());
             md.set("__fd", cfg.fd.to_string().as_bytes());
         }
-        let metadata = (!md.is_empty()).then(|| Arc::new(md));
+        let metadata = (!md.is_empty()).then(|| ArcBatch::new(Arc::new(md)));
         let mut to_session = VecDeque::new();
         if cfg.raw_notify {
             let mut hello = Message::new();
-            hello.set_metadata(metadata.clone());
+            hello.set_metadata(metadata.as_ref().map(|md| Arc::clone(md.arc())));
             to_session.push_back(hello);
         }
         Engine {
@@ -358,7 +356,6 @@ impl Engine {
             subscription_required: false,
             to_session,
             events: VecDeque::from([EngineEvent::Ready]),
-            meta_refs: metadata.clone().map(ArcBatch::new),
             metadata,
             handshake_deadline: None,
             next_ping: None,
@@ -675,9 +672,7 @@ impl Engine {
         }
         self.encrypting = mech.encrypts();
         if !md.is_empty() {
-            let md = Arc::new(md);
-            self.meta_refs = Some(ArcBatch::new(Arc::clone(&md)));
-            self.metadata = Some(md);
+            self.metadata = Some(ArcBatch::new(Arc::new(md)));
         }
         self.events.push_back(EngineEvent::HandshakeSucceeded);
     }
@@ -712,7 +707,7 @@ impl Engine {
             let mut m = Message::from_slice(data);
             let n = data.len();
             self.inbuf.consume(n);
-            m.set_metadata(self.meta_refs.as_mut().map(ArcBatch::clone_arc));
+            m.set_metadata(self.metadata.as_mut().map(ArcBatch::clone_arc));
             return Ok(Some(m));
         }
         loop {
@@ -765,7 +760,7 @@ impl Engine {
                 // Before ZMTP 3.1 subscriptions travel as 1/0-prefixed messages;
                 // XPUB and PUB recognise them, so leave them as they are.
             }
-            if let Some(md) = &mut self.meta_refs {
+            if let Some(md) = &mut self.metadata {
                 m.set_metadata(Some(md.clone_arc()));
             }
             return Ok(Some(m));
@@ -928,7 +923,7 @@ impl Engine {
 
     /// The metadata attached to received messages.
     pub fn metadata(&self) -> Option<&Arc<Metadata>> {
-        self.metadata.as_ref()
+        self.metadata.as_ref().map(ArcBatch::arc)
     }
 }
 
